@@ -1,0 +1,204 @@
+//! Failures the runtime detects, and the report a person reads.
+
+use std::fmt;
+
+use crate::event::Event;
+use crate::scheduler::Decision;
+use crate::task::TaskId;
+use crate::time::Instant;
+
+/// A task as reports show it: `task 3 "transfer a->b"`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TaskRef {
+    /// Its id (spawn order; the main future is task 0).
+    pub id: TaskId,
+    /// Its name, if it was given one.
+    pub name: Option<String>,
+}
+
+impl fmt::Display for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "task {} {:?}", self.id, n),
+            None => write!(f, "task {}", self.id),
+        }
+    }
+}
+
+/// A task that could not make progress when the run deadlocked, and what it waited for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedTask {
+    /// The blocked task.
+    pub task: TaskRef,
+    /// What it waits for, e.g. `Lock "account b"` or `task 4 to finish`.
+    pub waiting_for: String,
+    /// The tasks that hold what it waits for, where known (the edges of the wait-for graph).
+    pub holders: Vec<TaskRef>,
+}
+
+impl fmt::Display for BlockedTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} waits for {}", self.task, self.waiting_for)?;
+        if !self.holders.is_empty() {
+            let hs: Vec<String> = self.holders.iter().map(|h| h.to_string()).collect();
+            write!(f, " held by {}", hs.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// No task could run, no timer was pending, and the main future had not finished.
+    Deadlock {
+        /// Every task that was still alive, with what it waited for.
+        blocked: Vec<BlockedTask>,
+    },
+    /// The run took more steps than [`Builder::max_steps`](crate::Builder::max_steps) allows.
+    StepLimit {
+        /// The limit.
+        max_steps: u64,
+        /// The tasks that were still runnable when it was reached.
+        runnable: Vec<TaskRef>,
+    },
+    /// A task (or the main future) panicked.
+    Panic {
+        /// The task.
+        task: TaskRef,
+        /// The panic message.
+        message: String,
+        /// `file:line:column`, when detsim's panic hook saw it.
+        location: Option<String>,
+    },
+    /// A waker of this run was invoked from another OS thread, which makes the run
+    /// nondeterministic.
+    ForeignWake {
+        /// The task whose waker it was.
+        task: TaskRef,
+    },
+    /// The scheduler returned an invalid choice or refused to continue (for example a replayed
+    /// schedule that no longer fits the program).
+    Scheduler {
+        /// What it said.
+        message: String,
+    },
+}
+
+impl FailureKind {
+    /// A short name for the kind: `deadlock`, `step limit`, `panic`, `foreign wake`, `scheduler`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FailureKind::Deadlock { .. } => "deadlock",
+            FailureKind::StepLimit { .. } => "step limit",
+            FailureKind::Panic { .. } => "panic",
+            FailureKind::ForeignWake { .. } => "foreign wake",
+            FailureKind::Scheduler { .. } => "scheduler",
+        }
+    }
+}
+
+/// A failed run: what happened, and everything needed to reproduce it.
+///
+/// Its `Display` is the report a person reads top to bottom.
+///
+/// ```
+/// let failure = detsim::Builder::new().seed(9).run(async {
+///     let lock = std::rc::Rc::new(futures::lock::Mutex::new(()));
+///     let _held = lock.lock().await;
+///     let l2 = lock.clone();
+///     detsim::spawn(async move { let _g = l2.lock().await; }).await.unwrap();
+/// }).unwrap_err();
+/// let report = failure.to_string();
+/// assert!(report.contains("deadlock"), "{report}");
+/// assert!(report.contains("seed: 9"), "{report}");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// What went wrong.
+    pub kind: FailureKind,
+    /// The run's seed.
+    pub seed: u64,
+    /// The scheduler's name.
+    pub scheduler: String,
+    /// The decision log up to the failure.
+    pub decisions: Vec<Decision>,
+    /// Steps taken.
+    pub steps: u64,
+    /// Simulated time at the failure.
+    pub time: Instant,
+    /// The recorded events (empty unless recording was on; the tail, if it was a ring).
+    pub events: Vec<Event>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "detsim: {} at step {}, simulated time {}",
+            self.kind.name(),
+            self.steps,
+            self.time
+        )?;
+        match &self.kind {
+            FailureKind::Deadlock { blocked } => {
+                writeln!(
+                    f,
+                    "  no task can run and no timer is pending, but the main future has not finished"
+                )?;
+                for b in blocked {
+                    writeln!(f, "    {b}")?;
+                }
+            }
+            FailureKind::StepLimit {
+                max_steps,
+                runnable,
+            } => {
+                writeln!(
+                    f,
+                    "  the run exceeded {max_steps} steps: a livelock, or a task that never \
+                     finishes (raise the limit with Builder::max_steps if the work is real)"
+                )?;
+                let rs: Vec<String> = runnable.iter().map(|t| t.to_string()).collect();
+                writeln!(f, "  still runnable: {}", rs.join(", "))?;
+            }
+            FailureKind::Panic {
+                task,
+                message,
+                location,
+            } => {
+                write!(f, "  {task} panicked")?;
+                if let Some(l) = location {
+                    write!(f, " at {l}")?;
+                }
+                writeln!(f, ":")?;
+                for line in message.lines() {
+                    writeln!(f, "    {line}")?;
+                }
+            }
+            FailureKind::ForeignWake { task } => {
+                writeln!(
+                    f,
+                    "  the waker of {task} was invoked from another OS thread; detsim runs every \
+                     task on one thread, so the run would not be reproducible. Keep threads, \
+                     thread pools and other runtimes' I/O out of code under test, or use detsim's \
+                     primitives in their place"
+                )?;
+            }
+            FailureKind::Scheduler { message } => writeln!(f, "  {message}")?,
+        }
+        writeln!(f, "  seed: {}   scheduler: {}", self.seed, self.scheduler)?;
+        let shown: Vec<String> = self.decisions.iter().map(|d| d.to_string()).collect();
+        writeln!(f, "  decisions ({}): {}", shown.len(), shown.join(" "))?;
+        if !self.events.is_empty() {
+            writeln!(f, "  last {} events:", self.events.len())?;
+            for e in &self.events {
+                writeln!(f, "    {e}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}

@@ -1,0 +1,78 @@
+//! # detsim — deterministic testing of concurrent async code
+//!
+//! detsim runs async Rust on a **seeded, single-threaded executor with simulated time**, with
+//! Python asyncio's concurrency model: tasks that start when the spawner yields, a FIFO ready
+//! queue, cancellation that takes effect when the task would next run, and time that jumps to the
+//! next deadline when nothing can run.
+//!
+//! Every choice the runtime makes — which runnable task to poll next, every random value handed to
+//! user code — is a **decision** drawn from one [`Scheduler`](scheduler::Scheduler) and recorded in
+//! the run's decision log. Under [`Fifo`](scheduler::Fifo) a run follows asyncio's order exactly;
+//! under [`Random`](scheduler::Random) the seed picks one of the many legal orders; under
+//! [`Replay`](scheduler::Replay) a recorded log reproduces a run exactly. Exploring many schedules,
+//! shrinking a failing one, and fuzzing are all ways of producing that log.
+//!
+//! A run ends when the main future finishes. The runtime itself detects and reports, with the seed
+//! and the decision log: a **deadlock** (nothing can run, no timer is pending, main has not
+//! finished), a run over its **step limit**, a **panic** in any task, and a waker invoked from
+//! **another OS thread**.
+//!
+//! ```
+//! use std::{cell::RefCell, rc::Rc};
+//! use detsim::{Builder, scheduler::Random, time::{sleep, now, Duration}};
+//!
+//! // Two tasks append to a shared log; the order depends on the schedule.
+//! async fn program() -> (Vec<&'static str>, String) {
+//!     let log = Rc::new(RefCell::new(Vec::new()));
+//!     let (a, b) = (log.clone(), log.clone());
+//!     let colour = detsim::task::Builder::new().name("colour").spawn(async move {
+//!         a.borrow_mut().push("colour 1");
+//!         detsim::yield_now().await;
+//!         a.borrow_mut().push("colour 2");
+//!     });
+//!     let read = detsim::task::Builder::new().name("read").spawn(async move {
+//!         b.borrow_mut().push("read 1");
+//!         sleep(Duration::from_millis(500)).await;
+//!         b.borrow_mut().push("read 2");
+//!     });
+//!     colour.await.unwrap();
+//!     read.await.unwrap();
+//!     (log.take(), now().to_string())
+//! }
+//!
+//! // asyncio's order, and half a simulated second that costs nothing.
+//! let (log, t) = detsim::run(program());
+//! assert_eq!(log, ["colour 1", "read 1", "colour 2", "read 2"]);
+//! assert_eq!(t, "0.5s");
+//!
+//! // A seeded random schedule: the same seed always gives the same run.
+//! let run = |seed| Builder::new().seed(seed).scheduler(Random::new()).run(program()).unwrap();
+//! assert_eq!(run(7), run(7));
+//! ```
+//!
+//! ## Modules
+//!
+//! * [`task`]: spawning, names, [`JoinHandle`], cancellation, [`yield_now`].
+//! * [`time`]: simulated [`Instant`](time::Instant), `sleep`, `timeout`, `interval`.
+//! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
+//! * [`event`]: the events a run records.
+//! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+// A `Failure` is returned at most once per run, on the cold path; boxing it would only make the
+// report's fields harder to reach.
+#![allow(clippy::result_large_err)]
+
+pub mod event;
+mod failure;
+mod random;
+mod runtime;
+pub mod scheduler;
+pub mod task;
+pub mod time;
+
+pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};
+pub use random::{random_below, random_bool, random_u64};
+pub use runtime::{Builder, RunReport, run};
+pub use task::{JoinError, JoinHandle, TaskId, spawn, yield_now};

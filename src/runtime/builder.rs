@@ -1,0 +1,195 @@
+//! `Builder`: configure and start a run.
+
+use std::fmt;
+use std::future::Future;
+
+use super::{Config, PanicPolicy, run_once};
+use crate::event::Event;
+use crate::failure::Failure;
+use crate::scheduler::{Decision, Fifo, Scheduler};
+use crate::time::Instant;
+
+/// Configures one run: seed, scheduler, step limit, panic policy and event recording.
+///
+/// ```
+/// use detsim::{Builder, scheduler::Random, time::{sleep, now, Duration}};
+/// let t = Builder::new()
+///     .seed(42)
+///     .scheduler(Random::new())
+///     .max_steps(10_000)
+///     .run(async {
+///         let a = detsim::spawn(sleep(Duration::from_secs(1)));
+///         let b = detsim::spawn(sleep(Duration::from_secs(2)));
+///         a.await.unwrap();
+///         b.await.unwrap();
+///         now()
+///     })
+///     .unwrap();
+/// assert_eq!(t.to_string(), "2s");
+/// ```
+pub struct Builder {
+    config: Config,
+    scheduler: Box<dyn Scheduler>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("seed", &self.config.seed)
+            .field("scheduler", &self.scheduler.name())
+            .field("max_steps", &self.config.max_steps)
+            .finish()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Seed 0, the [`Fifo`] scheduler (asyncio's order), a limit of 1,000,000 steps, task panics
+    /// failing the run, no event recording.
+    pub fn new() -> Builder {
+        Builder {
+            config: Config::default(),
+            scheduler: Box::new(Fifo::new()),
+        }
+    }
+
+    /// The run's seed: it seeds the scheduler and every random value user code draws.
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.config.seed = seed;
+        self
+    }
+
+    /// The scheduler that makes every decision.
+    pub fn scheduler(mut self, scheduler: impl Scheduler + 'static) -> Builder {
+        self.scheduler = Box::new(scheduler);
+        self
+    }
+
+    /// Fails the run with [`FailureKind::StepLimit`](crate::FailureKind::StepLimit) after `n`
+    /// steps (task polls). Catches livelocks and tasks that never finish.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0: no run can take a step.
+    pub fn max_steps(mut self, n: u64) -> Builder {
+        assert!(
+            n > 0,
+            "Builder::max_steps(0): a run needs at least one step to poll its main future; \
+             pass a positive limit (the default is 1,000,000)"
+        );
+        self.config.max_steps = n;
+        self
+    }
+
+    /// Whether a panic in a spawned task fails the whole run (the default, `true`), or only
+    /// becomes the [`JoinError`](crate::JoinError) its handle returns. A panic in the main future
+    /// always fails the run.
+    ///
+    /// ```
+    /// let r = detsim::Builder::new().fail_on_task_panic(false).run(async {
+    ///     let h = detsim::spawn(async { panic!("boom") });
+    ///     h.await.unwrap_err().to_string()
+    /// });
+    /// assert_eq!(r.unwrap(), "task panicked: boom");
+    /// ```
+    pub fn fail_on_task_panic(mut self, fail: bool) -> Builder {
+        self.config.panic_policy = if fail {
+            PanicPolicy::FailRun
+        } else {
+            PanicPolicy::JoinErrorOnly
+        };
+        self
+    }
+
+    /// Records every event of the run (see [`crate::event`]).
+    pub fn record(mut self) -> Builder {
+        self.config.record = Some(usize::MAX);
+        self
+    }
+
+    /// Records only the last `n` events (a ring buffer), bounding memory.
+    pub fn record_last(mut self, n: usize) -> Builder {
+        self.config.record = Some(n);
+        self
+    }
+
+    /// Runs `main` to completion: its output, or the [`Failure`] that stopped the run.
+    ///
+    /// # Panics
+    ///
+    /// If called inside another detsim run (runs do not nest).
+    pub fn run<F: Future>(self, main: F) -> Result<F::Output, Failure> {
+        self.run_report(main).output
+    }
+
+    /// Runs `main` and returns everything the run produced: output or failure, the decision log,
+    /// the recorded events, the number of steps and the final simulated time.
+    ///
+    /// ```
+    /// use detsim::scheduler::{Random, Replay};
+    /// let body = || async {
+    ///     let hs: Vec<_> = (0..3u64).map(|i| detsim::spawn(async move { i })).collect();
+    ///     let mut order = Vec::new();
+    ///     for h in hs { order.push(h.await.unwrap()); }
+    ///     order
+    /// };
+    /// let report = detsim::Builder::new().seed(5).scheduler(Random::new()).run_report(body());
+    /// // The decision log replays the run exactly.
+    /// let again = detsim::Builder::new()
+    ///     .scheduler(Replay::new(report.decisions.clone()))
+    ///     .run_report(body());
+    /// assert_eq!(again.decisions, report.decisions);
+    /// ```
+    pub fn run_report<F: Future>(self, main: F) -> RunReport<F::Output> {
+        let (out, _) = run_once(self.config, self.scheduler, main);
+        RunReport {
+            output: out.output,
+            decisions: out.decisions,
+            events: out.events,
+            steps: out.steps,
+            end_time: out.end_time,
+        }
+    }
+}
+
+/// Everything one run produced; see [`Builder::run_report`].
+#[derive(Debug)]
+pub struct RunReport<T> {
+    /// The main future's output, or the failure.
+    pub output: Result<T, Failure>,
+    /// The decision log: every task choice that had alternatives and every random value.
+    pub decisions: Vec<Decision>,
+    /// The recorded events (empty unless [`Builder::record`] or [`Builder::record_last`]).
+    pub events: Vec<Event>,
+    /// Steps taken.
+    pub steps: u64,
+    /// Simulated time when the run ended.
+    pub end_time: Instant,
+}
+
+/// Runs `main` once under the [`Fifo`] scheduler (asyncio's order) with seed 0, and returns its
+/// output.
+///
+/// # Panics
+///
+/// With the full failure report if the run fails (deadlock, step limit, a panic in any task, a
+/// wake from another thread).
+///
+/// ```
+/// let n = detsim::run(async {
+///     let h = detsim::spawn(async { 20 });
+///     h.await.unwrap() + 1
+/// });
+/// assert_eq!(n, 21);
+/// ```
+pub fn run<F: Future>(main: F) -> F::Output {
+    match Builder::new().run(main) {
+        Ok(v) => v,
+        Err(failure) => panic!("{failure}"),
+    }
+}

@@ -1,0 +1,912 @@
+//! The executor: one thread, one ready queue, one clock, one scheduler.
+//!
+//! # Structures
+//!
+//! * `tasks`: every task of the run, indexed by [`TaskId`] (spawn order, never reused). A slot
+//!   holds the task's future and waker while it is alive; the main future lives on the run loop's
+//!   stack as task 0.
+//! * `ready`: the runnable tasks in FIFO order ([`ReadyQueue`]). A task is in it at most once
+//!   (`queued` flag).
+//! * `clock`: simulated time and the timers, ordered by (deadline, insertion).
+//! * `decisions`: the decision log; `recorder`: the optional event log.
+//!
+//! # One step
+//!
+//! As asyncio's `_run_once`: at the start of an *iteration*, timers that are due are fired (their
+//! wakers push tasks to the tail of the ready queue) and the iteration's length is fixed at the
+//! queue's length. If nothing is runnable, the clock jumps to the earliest deadline first. Each
+//! step then takes one task off the ready queue — the head when only one is runnable, otherwise the
+//! one the [`Scheduler`] chooses, recorded as a [`Decision`] — and polls it once (or drops its
+//! future, if it was cancelled).
+//!
+//! # Who may wake whom
+//!
+//! Any code running inside the run (a task's poll, a `Drop`, the timer phase) may wake any task of
+//! the run through its waker; waking a queued or finished task does nothing. A waker invoked from
+//! another OS thread never touches the run: it sets a flag, and the run stops with
+//! [`FailureKind::ForeignWake`]. A waker of a finished run does nothing.
+//!
+//! # What must never happen
+//!
+//! No wall clock, no hash-order iteration, no addresses and no thread ids reach a decision, an
+//! event or a report. No `RefCell` borrow of the core is held while user code runs (polls, drops,
+//! wakers), so user code may call back into the runtime at any point.
+
+mod builder;
+mod panic;
+mod ready;
+mod waker;
+
+pub(crate) mod clock;
+
+pub use builder::{Builder, RunReport, run};
+pub(crate) use clock::TimerKey;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
+
+use crate::event::{Event, EventKind, Outcome, WakeSource};
+use crate::failure::{BlockedTask, Failure, FailureKind, TaskRef};
+use crate::scheduler::{Decision, ScheduleError, Scheduler, TaskChoice};
+use crate::task::{JoinError, TaskId};
+use crate::time::Instant;
+use clock::Clock;
+use ready::ReadyQueue;
+use waker::{RtShared, TaskWaker};
+
+scoped_tls::scoped_thread_local!(static CURRENT: Core);
+
+/// Runs `f` with the current run's core.
+///
+/// # Panics
+///
+/// Outside a detsim run, with a message naming `api`.
+pub(crate) fn with_core<R>(api: &str, f: impl FnOnce(&Core) -> R) -> R {
+    if !CURRENT.is_set() {
+        panic!(
+            "{api} was called outside a detsim run. Call it from inside the future passed to \
+             detsim::run, detsim::Builder::run or a detsim exploration."
+        );
+    }
+    CURRENT.with(f)
+}
+
+/// Runs `f` with the current run's core, if there is one.
+pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    if CURRENT.is_set() {
+        Some(CURRENT.with(f))
+    } else {
+        None
+    }
+}
+
+/// A type-erased task future.
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Where a task's result goes when the runtime, not the task, ends it.
+pub(crate) trait JoinSink {
+    /// The task was cancelled or panicked.
+    fn fail(&self, err: JoinError);
+}
+
+/// What a blocked task waits for, as the deadlock report shows it.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum WaitOn {
+    /// Nothing recorded: a future from outside detsim.
+    #[default]
+    Unknown,
+    Sleep(Instant),
+    SleepForever,
+    Join(TaskId),
+    /// A resource registered with [`Core::register_resource`].
+    #[allow(dead_code)] // constructed by the sync primitives (issue 4)
+    Resource(u32),
+}
+
+/// A waitable resource, for reports: its kind, its name and the tasks holding it.
+#[derive(Debug)]
+pub(crate) struct ResourceInfo {
+    pub(crate) kind: &'static str,
+    pub(crate) name: Option<Rc<str>>,
+    pub(crate) holders: Vec<TaskId>,
+}
+
+/// When a task panic fails the whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PanicPolicy {
+    FailRun,
+    JoinErrorOnly,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) seed: u64,
+    pub(crate) max_steps: u64,
+    pub(crate) panic_policy: PanicPolicy,
+    /// `None`: no recording; `Some(n)`: keep the last `n` events.
+    pub(crate) record: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seed: 0,
+            max_steps: 1_000_000,
+            panic_policy: PanicPolicy::FailRun,
+            record: None,
+        }
+    }
+}
+
+struct TaskSlot {
+    name: Option<Rc<str>>,
+    run: Option<(BoxFuture, Waker)>,
+    join: Option<Rc<dyn JoinSink>>,
+    done: bool,
+    queued: bool,
+    cancel: bool,
+    waiting: WaitOn,
+}
+
+pub(crate) const MAIN: TaskId = TaskId::from_u32(0);
+
+/// The state of one run. Lives on the run loop's stack; reached through `CURRENT`.
+pub(crate) struct Core {
+    shared: Arc<RtShared>,
+    config: Config,
+    scheduler: RefCell<Box<dyn Scheduler>>,
+    tasks: RefCell<Vec<TaskSlot>>,
+    ready: RefCell<ReadyQueue>,
+    clock: RefCell<Clock>,
+    decisions: RefCell<Vec<Decision>>,
+    recorder: Option<RefCell<VecDeque<Event>>>,
+    resources: RefCell<Vec<ResourceInfo>>,
+    current: Cell<Option<TaskId>>,
+    previous: Cell<Option<TaskId>>,
+    waking_from_timer: Cell<bool>,
+    step: Cell<u64>,
+    iteration_left: Cell<usize>,
+    shutting_down: Cell<bool>,
+    failure: RefCell<Option<FailureKind>>,
+}
+
+/// A panic payload used to unwind a task when the scheduler refuses to produce a random value.
+struct SchedulerAbort;
+
+impl Core {
+    fn new(config: Config, scheduler: Box<dyn Scheduler>) -> Core {
+        let recorder = config.record.map(|_| RefCell::new(VecDeque::new()));
+        Core {
+            shared: RtShared::new(),
+            config,
+            scheduler: RefCell::new(scheduler),
+            tasks: RefCell::new(Vec::new()),
+            ready: RefCell::new(ReadyQueue::default()),
+            clock: RefCell::new(Clock::default()),
+            decisions: RefCell::new(Vec::new()),
+            recorder,
+            resources: RefCell::new(Vec::new()),
+            current: Cell::new(None),
+            previous: Cell::new(None),
+            waking_from_timer: Cell::new(false),
+            step: Cell::new(0),
+            iteration_left: Cell::new(0),
+            shutting_down: Cell::new(false),
+            failure: RefCell::new(None),
+        }
+    }
+
+    // ----- events -------------------------------------------------------------------------
+
+    #[inline]
+    pub(crate) fn recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    #[inline]
+    pub(crate) fn emit(&self, kind: EventKind) {
+        if let Some(rec) = &self.recorder {
+            self.emit_slow(rec, kind);
+        }
+    }
+
+    #[cold]
+    fn emit_slow(&self, rec: &RefCell<VecDeque<Event>>, kind: EventKind) {
+        let ev = Event {
+            step: self.step.get(),
+            time: self.now(),
+            task: self.current.get(),
+            kind,
+        };
+        let mut rec = rec.borrow_mut();
+        let limit = self.config.record.unwrap_or(usize::MAX);
+        if limit == 0 {
+            return;
+        }
+        if rec.len() == limit {
+            rec.pop_front();
+        }
+        rec.push_back(ev);
+    }
+
+    // ----- time ---------------------------------------------------------------------------
+
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.borrow().now()
+    }
+
+    pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
+        let key = self.clock.borrow_mut().insert(deadline, waker);
+        self.emit(EventKind::TimerSet { deadline });
+        key
+    }
+
+    pub(crate) fn timer_pending(&self, key: TimerKey) -> bool {
+        self.clock.borrow().is_pending(key)
+    }
+
+    pub(crate) fn update_timer_waker(&self, key: TimerKey, waker: &Waker) {
+        self.clock.borrow_mut().update_waker(key, waker);
+    }
+
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        // The removed waker is dropped after the borrow ends.
+        let _ = self.clock.borrow_mut().cancel(key);
+    }
+
+    // ----- tasks --------------------------------------------------------------------------
+
+    pub(crate) fn current_task(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
+    pub(crate) fn task_name(&self, id: TaskId) -> Option<Rc<str>> {
+        if id == MAIN {
+            return Some(Rc::from("main"));
+        }
+        self.tasks
+            .borrow()
+            .get(id.index())
+            .and_then(|s| s.name.clone())
+    }
+
+    pub(crate) fn task_ref(&self, id: TaskId) -> TaskRef {
+        TaskRef {
+            id,
+            name: self.task_name(id).map(|n| n.to_string()),
+        }
+    }
+
+    #[allow(dead_code)] // used by the task API (issue 5)
+    pub(crate) fn is_done(&self, id: TaskId) -> bool {
+        self.tasks.borrow()[id.index()].done
+    }
+
+    /// Adds a task; it is queued at the tail and first runs when the scheduler picks it.
+    pub(crate) fn spawn(
+        &self,
+        name: Option<Rc<str>>,
+        fut: BoxFuture,
+        join: Rc<dyn JoinSink>,
+    ) -> TaskId {
+        let mut tasks = self.tasks.borrow_mut();
+        let id = TaskId::from_u32(u32::try_from(tasks.len()).expect("more than 2^32 tasks"));
+        if self.shutting_down.get() {
+            // Spawned from a Drop while the run is being torn down: it never runs.
+            tasks.push(TaskSlot {
+                name,
+                run: None,
+                join: None,
+                done: true,
+                queued: false,
+                cancel: true,
+                waiting: WaitOn::Unknown,
+            });
+            drop(tasks);
+            drop(fut);
+            join.fail(JoinError::cancelled());
+            return id;
+        }
+        let waker = Waker::from(Arc::new(TaskWaker::new(id, self.shared.clone())));
+        tasks.push(TaskSlot {
+            name,
+            run: Some((fut, waker)),
+            join: Some(join),
+            done: false,
+            queued: true,
+            cancel: false,
+            waiting: WaitOn::Unknown,
+        });
+        drop(tasks);
+        self.ready.borrow_mut().push_back(id);
+        self.emit(EventKind::Spawn { child: id });
+        id
+    }
+
+    /// Makes `id` runnable, unless it is queued already or finished.
+    pub(crate) fn wake(&self, id: TaskId) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(id.index()) else {
+            return;
+        };
+        if slot.done || slot.queued {
+            return;
+        }
+        slot.queued = true;
+        drop(tasks);
+        self.ready.borrow_mut().push_back(id);
+        if self.recording() {
+            let by = if self.waking_from_timer.get() {
+                WakeSource::Timer
+            } else {
+                match self.current.get() {
+                    Some(t) => WakeSource::Task(t),
+                    None => WakeSource::Runtime,
+                }
+            };
+            self.emit(EventKind::Wake { target: id, by });
+        }
+    }
+
+    /// Requests cancellation of `id` (asyncio's `Task.cancel()`): returns `false` if it has
+    /// finished. The task becomes runnable, and when it is next picked its future is dropped
+    /// instead of polled.
+    pub(crate) fn cancel(&self, id: TaskId) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        let slot = &mut tasks[id.index()];
+        if slot.done {
+            return false;
+        }
+        slot.cancel = true;
+        let running = self.current.get() == Some(id);
+        drop(tasks);
+        self.emit(EventKind::Cancel { target: id });
+        if !running {
+            // The running task is queued at the end of its own step instead (asyncio queues it
+            // when it next suspends).
+            self.wake(id);
+        }
+        true
+    }
+
+    /// Records what the current task is about to wait for (cleared when it is next polled).
+    pub(crate) fn set_waiting(&self, on: WaitOn) {
+        if let Some(id) = self.current.get() {
+            self.tasks.borrow_mut()[id.index()].waiting = on;
+        }
+    }
+
+    // ----- resources ----------------------------------------------------------------------
+
+    /// Registers a waitable resource for reports; returns its id.
+    #[allow(dead_code)] // used by the sync primitives (issue 4)
+    pub(crate) fn register_resource(&self, kind: &'static str, name: Option<Rc<str>>) -> u32 {
+        let mut rs = self.resources.borrow_mut();
+        rs.push(ResourceInfo {
+            kind,
+            name,
+            holders: Vec::new(),
+        });
+        (rs.len() - 1) as u32
+    }
+
+    /// Updates who holds a resource, and records the operation as an event.
+    #[allow(dead_code)] // used by the sync primitives (issue 4)
+    pub(crate) fn resource_op(&self, resource: u32, op: &'static str, holder: HolderChange) {
+        let task = self.current.get();
+        if let Some(info) = self.resources.borrow_mut().get_mut(resource as usize) {
+            match (holder, task) {
+                (HolderChange::Add, Some(t)) => info.holders.push(t),
+                (HolderChange::Remove(t), _) => {
+                    if let Some(i) = info.holders.iter().position(|h| *h == t) {
+                        info.holders.remove(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.emit(EventKind::Resource { resource, op });
+    }
+
+    // ----- randomness ---------------------------------------------------------------------
+
+    /// Draws a random value for user code from the scheduler and records it.
+    pub(crate) fn draw_random(&self) -> u64 {
+        let r = self.scheduler.borrow_mut().next_u64();
+        match r {
+            Ok(v) => {
+                let d = Decision::Random(v);
+                self.decisions.borrow_mut().push(d);
+                self.emit(EventKind::Decision(d));
+                v
+            }
+            Err(e) => {
+                self.fail(FailureKind::Scheduler {
+                    message: e.to_string(),
+                });
+                std::panic::resume_unwind(Box::new(SchedulerAbort));
+            }
+        }
+    }
+
+    // ----- the run loop -------------------------------------------------------------------
+
+    fn fail(&self, kind: FailureKind) {
+        let mut f = self.failure.borrow_mut();
+        if f.is_none() {
+            *f = Some(kind);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failure.borrow().is_some()
+    }
+
+    /// Fires every due timer, in (deadline, insertion) order.
+    fn fire_due_timers(&self) {
+        loop {
+            let due = self.clock.borrow_mut().pop_due();
+            let Some((deadline, waker)) = due else { break };
+            self.emit(EventKind::TimerFire { deadline });
+            self.waking_from_timer.set(true);
+            waker.wake();
+            self.waking_from_timer.set(false);
+        }
+    }
+
+    /// Starts a new iteration: fires due timers, moving the clock first if nothing can run.
+    /// Returns `false` when nothing can ever run again.
+    fn begin_iteration(&self) -> bool {
+        self.fire_due_timers();
+        if self.ready.borrow().is_empty() {
+            let next = self.clock.borrow().next_deadline();
+            match next {
+                Some(at) => {
+                    self.clock.borrow_mut().advance_to(at);
+                    self.emit(EventKind::ClockAdvance { to: at });
+                    self.fire_due_timers();
+                }
+                None => return false,
+            }
+        }
+        self.iteration_left.set(self.ready.borrow().len());
+        true
+    }
+
+    /// Picks the next task, asking the scheduler when there is a choice.
+    fn pick(&self) -> Result<TaskId, ScheduleError> {
+        let mut ready = self.ready.borrow_mut();
+        let n = ready.len();
+        let index = if n == 1 {
+            0
+        } else {
+            let choice = TaskChoice {
+                runnable: ready.as_slice(),
+                step: self.step.get() + 1,
+                previous: self.previous.get(),
+                now: self.clock.borrow().now(),
+            };
+            let mut sched = self.scheduler.borrow_mut();
+            let i = sched.choose_task(&choice)?;
+            if i >= n {
+                return Err(ScheduleError::new(format!(
+                    "scheduler {} chose index {i}, but only {n} tasks are runnable; a Scheduler \
+                     must return an index below TaskChoice::runnable.len()",
+                    sched.name()
+                )));
+            }
+            let d = Decision::Task {
+                task: ready.as_slice()[i],
+                index: i as u32,
+                runnable: n as u32,
+            };
+            self.decisions.borrow_mut().push(d);
+            drop(sched);
+            self.emit(EventKind::Decision(d));
+            i
+        };
+        Ok(ready.remove(index))
+    }
+
+    fn runnable_refs(&self) -> Vec<TaskRef> {
+        let ids: Vec<TaskId> = self.ready.borrow().as_slice().to_vec();
+        ids.into_iter().map(|t| self.task_ref(t)).collect()
+    }
+
+    fn describe_wait(&self, on: &WaitOn) -> (String, Vec<TaskRef>) {
+        match on {
+            WaitOn::Unknown => (
+                "a future outside detsim (no resource recorded)".to_string(),
+                Vec::new(),
+            ),
+            WaitOn::Sleep(t) => (format!("a timer at {t}"), Vec::new()),
+            WaitOn::SleepForever => ("a sleep that never ends (Duration::MAX)".into(), Vec::new()),
+            WaitOn::Join(t) => (
+                format!("{} to finish", self.task_ref(*t)),
+                vec![self.task_ref(*t)],
+            ),
+            WaitOn::Resource(r) => {
+                let rs = self.resources.borrow();
+                let info = &rs[*r as usize];
+                let what = match &info.name {
+                    Some(n) => format!("{} {:?}", info.kind, n),
+                    None => format!("{} #{}", info.kind, r),
+                };
+                let holders = info.holders.clone();
+                drop(rs);
+                (
+                    what,
+                    holders.into_iter().map(|t| self.task_ref(t)).collect(),
+                )
+            }
+        }
+    }
+
+    fn deadlock_report(&self) -> Vec<BlockedTask> {
+        let mut waits: Vec<(TaskId, WaitOn)> = Vec::new();
+        for (i, s) in self.tasks.borrow().iter().enumerate() {
+            if !s.done {
+                waits.push((TaskId::from_u32(i as u32), s.waiting.clone()));
+            }
+        }
+        waits
+            .into_iter()
+            .map(|(id, on)| {
+                let (waiting_for, holders) = self.describe_wait(&on);
+                BlockedTask {
+                    task: self.task_ref(id),
+                    waiting_for,
+                    holders,
+                }
+            })
+            .collect()
+    }
+
+    /// Drives the run until the main future finishes or the run fails.
+    fn run_loop<F: Future>(&self, mut main: Pin<&mut F>) -> Option<F::Output> {
+        let main_waker = Waker::from(Arc::new(TaskWaker::new(MAIN, self.shared.clone())));
+        loop {
+            if self.shared.foreign.load(Ordering::Relaxed) {
+                let t = TaskId::from_u32(self.shared.foreign_task.load(Ordering::Relaxed));
+                self.fail(FailureKind::ForeignWake {
+                    task: self.task_ref(t),
+                });
+            }
+            if self.failed() {
+                return None;
+            }
+            if self.iteration_left.get() == 0 && !self.begin_iteration() {
+                self.fail(FailureKind::Deadlock {
+                    blocked: self.deadlock_report(),
+                });
+                return None;
+            }
+            let id = match self.pick() {
+                Ok(id) => id,
+                Err(e) => {
+                    self.fail(FailureKind::Scheduler {
+                        message: e.to_string(),
+                    });
+                    return None;
+                }
+            };
+            self.iteration_left
+                .set(self.iteration_left.get().saturating_sub(1));
+            let step = self.step.get() + 1;
+            if step > self.config.max_steps {
+                let mut runnable = vec![self.task_ref(id)];
+                runnable.extend(self.runnable_refs());
+                self.fail(FailureKind::StepLimit {
+                    max_steps: self.config.max_steps,
+                    runnable,
+                });
+                return None;
+            }
+            self.step.set(step);
+            if id == MAIN {
+                if let Some(out) = self.poll_main(main.as_mut(), &main_waker) {
+                    return Some(out);
+                }
+            } else {
+                self.poll_task(id);
+            }
+        }
+    }
+
+    fn poll_main<F: Future>(&self, main: Pin<&mut F>, waker: &Waker) -> Option<F::Output> {
+        {
+            let mut tasks = self.tasks.borrow_mut();
+            tasks[MAIN.index()].queued = false;
+            tasks[MAIN.index()].waiting = WaitOn::Unknown;
+        }
+        self.current.set(Some(MAIN));
+        self.emit(EventKind::Poll);
+        let mut cx = Context::from_waker(waker);
+        let res = panic::catch_user(|| main.poll(&mut cx));
+        let out = match res {
+            Ok(Poll::Ready(v)) => {
+                self.tasks.borrow_mut()[MAIN.index()].done = true;
+                self.emit(EventKind::Complete {
+                    outcome: Outcome::Finished,
+                });
+                Some(v)
+            }
+            Ok(Poll::Pending) => {
+                let yielded = self.tasks.borrow()[MAIN.index()].queued;
+                self.emit(EventKind::Pending { yielded });
+                None
+            }
+            Err(p) => {
+                self.on_panic(MAIN, p);
+                None
+            }
+        };
+        self.current.set(None);
+        self.previous.set(Some(MAIN));
+        out
+    }
+
+    fn poll_task(&self, id: TaskId) {
+        let (run, cancel) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let slot = &mut tasks[id.index()];
+            slot.queued = false;
+            slot.waiting = WaitOn::Unknown;
+            (slot.run.take(), slot.cancel)
+        };
+        let Some((mut fut, waker)) = run else {
+            return;
+        };
+        self.current.set(Some(id));
+        self.emit(EventKind::Poll);
+        if cancel {
+            let dropped = panic::catch_user(move || drop(fut));
+            match dropped {
+                Ok(()) => self.finish(id, Outcome::Cancelled),
+                Err(p) => self.on_panic(id, p),
+            }
+        } else {
+            let mut cx = Context::from_waker(&waker);
+            let res = panic::catch_user(|| fut.as_mut().poll(&mut cx));
+            match res {
+                Ok(Poll::Pending) => {
+                    let mut tasks = self.tasks.borrow_mut();
+                    let slot = &mut tasks[id.index()];
+                    slot.run = Some((fut, waker));
+                    let requeue = slot.cancel && !slot.queued;
+                    let yielded = slot.queued;
+                    drop(tasks);
+                    self.emit(EventKind::Pending { yielded });
+                    if requeue {
+                        // Cancelled itself during its step: its future is dropped next time.
+                        self.wake(id);
+                    }
+                }
+                Ok(Poll::Ready(())) => {
+                    drop(fut);
+                    self.finish(id, Outcome::Finished);
+                }
+                Err(p) => {
+                    let dropped = panic::catch_user(move || drop(fut));
+                    if let Err(p2) = dropped {
+                        drop(p2);
+                    }
+                    self.on_panic(id, p);
+                }
+            }
+        }
+        self.current.set(None);
+        self.previous.set(Some(id));
+    }
+
+    fn on_panic(&self, id: TaskId, p: panic::Caught) {
+        if p.is_scheduler_abort() {
+            // The failure was recorded where the scheduler refused.
+            if id != MAIN {
+                self.finish(id, Outcome::Cancelled);
+            }
+            return;
+        }
+        let message = p.message.clone();
+        if id != MAIN {
+            self.finish(id, Outcome::Panicked(message.clone()));
+        } else {
+            self.emit(EventKind::Complete {
+                outcome: Outcome::Panicked(message.clone()),
+            });
+        }
+        if id == MAIN || self.config.panic_policy == PanicPolicy::FailRun {
+            self.fail(FailureKind::Panic {
+                task: self.task_ref(id),
+                message,
+                location: p.location,
+            });
+        }
+    }
+
+    /// Marks `id` finished and settles its join handle.
+    fn finish(&self, id: TaskId, outcome: Outcome) {
+        let (join, was_queued) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let slot = &mut tasks[id.index()];
+            slot.done = true;
+            slot.run = None;
+            let q = slot.queued;
+            slot.queued = false;
+            (slot.join.take(), q)
+        };
+        if was_queued {
+            // It woke itself and then finished in the same step: take the stale entry out.
+            let mut ready = self.ready.borrow_mut();
+            if let Some(i) = ready.as_slice().iter().position(|t| *t == id) {
+                ready.remove(i);
+                self.iteration_left
+                    .set(self.iteration_left.get().min(ready.len()));
+            }
+        }
+        if let Some(join) = join {
+            match &outcome {
+                Outcome::Finished => {}
+                Outcome::Cancelled => join.fail(JoinError::cancelled()),
+                Outcome::Panicked(m) => join.fail(JoinError::panicked(m.clone())),
+            }
+        }
+        self.emit(EventKind::Complete { outcome });
+    }
+
+    /// Drops every task still alive, in id order, with the runtime still current so that their
+    /// `Drop` code may release locks and wake others (those wakes no longer run anything).
+    fn shutdown(&self) {
+        self.shutting_down.set(true);
+        let mut i = 1;
+        loop {
+            let run = {
+                let mut tasks = self.tasks.borrow_mut();
+                if i >= tasks.len() {
+                    break;
+                }
+                let slot = &mut tasks[i];
+                slot.done = true;
+                slot.join = None;
+                slot.run.take()
+            };
+            if let Some((fut, waker)) = run {
+                self.current.set(Some(TaskId::from_u32(i as u32)));
+                let r = panic::catch_user(move || drop(fut));
+                drop(waker);
+                if let Err(p) = r {
+                    if !p.is_scheduler_abort() {
+                        self.fail(FailureKind::Panic {
+                            task: self.task_ref(TaskId::from_u32(i as u32)),
+                            message: format!(
+                                "while being dropped at the end of the run: {}",
+                                p.message
+                            ),
+                            location: p.location,
+                        });
+                    }
+                }
+                self.current.set(None);
+            }
+            i += 1;
+        }
+        self.ready.borrow_mut().clear();
+        let timers = std::mem::take(&mut *self.clock.borrow_mut());
+        drop(timers);
+    }
+}
+
+/// How a resource operation changes its holders.
+#[derive(Clone, Copy, Debug)]
+#[allow(dead_code)] // used by the sync primitives (issue 4)
+pub(crate) enum HolderChange {
+    /// No change.
+    None,
+    /// The current task now holds it.
+    Add,
+    /// This task no longer holds it.
+    Remove(TaskId),
+}
+
+/// Everything one run produced.
+pub(crate) struct RunOutcome<T> {
+    pub(crate) output: Result<T, Failure>,
+    pub(crate) decisions: Vec<Decision>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) steps: u64,
+    pub(crate) end_time: Instant,
+}
+
+/// Runs `main` once under `scheduler` and returns what happened, with the scheduler for reuse.
+pub(crate) fn run_once<F: Future>(
+    config: Config,
+    mut scheduler: Box<dyn Scheduler>,
+    main: F,
+) -> (RunOutcome<F::Output>, Box<dyn Scheduler>) {
+    if CURRENT.is_set() {
+        panic!(
+            "a detsim run was started inside another detsim run. Runs cannot nest: spawn a task \
+             with detsim::spawn instead, or start the second run after the first returns."
+        );
+    }
+    panic::install_hook();
+    scheduler.begin_run(config.seed);
+    let core = Core::new(config, scheduler);
+    core.ready.borrow_mut().push_back(MAIN);
+    core.tasks.borrow_mut().push(TaskSlot {
+        name: Some(Rc::from("main")),
+        run: None,
+        join: None,
+        done: false,
+        queued: true,
+        cancel: false,
+        waiting: WaitOn::Unknown,
+    });
+    let mut main = Box::pin(main);
+    let output = CURRENT.set(&core, || {
+        let out = core.run_loop(main.as_mut());
+        core.shutdown();
+        out
+    });
+    // Drop the main future with the runtime still current, so its Drop code can reach detsim.
+    CURRENT.set(&core, || {
+        core.current.set(Some(MAIN));
+        let r = panic::catch_user(|| drop(main));
+        core.current.set(None);
+        if let Err(p) = r {
+            if !p.is_scheduler_abort() && output.is_some() {
+                core.fail(FailureKind::Panic {
+                    task: core.task_ref(MAIN),
+                    message: p.message,
+                    location: p.location,
+                });
+            }
+        }
+    });
+    core.shared.finished.store(true, Ordering::Relaxed);
+    let decisions = core.decisions.take();
+    let events: Vec<Event> = core
+        .recorder
+        .as_ref()
+        .map(|r| r.take().into())
+        .unwrap_or_default();
+    let steps = core.step.get();
+    let end_time = core.clock.borrow().now();
+    let failure = core.failure.take();
+    let Core {
+        scheduler, config, ..
+    } = core;
+    let mut scheduler = scheduler.into_inner();
+    let failed = failure.is_some() || output.is_none();
+    scheduler.end_run(&decisions, failed);
+    let output = match (output, failure) {
+        (Some(v), None) => Ok(v),
+        (_, kind) => Err(Failure {
+            kind: kind.unwrap_or(FailureKind::Scheduler {
+                message: "the run stopped without a result".into(),
+            }),
+            seed: config.seed,
+            scheduler: scheduler.name(),
+            decisions: decisions.clone(),
+            steps,
+            time: end_time,
+            events: events.clone(),
+        }),
+    };
+    (
+        RunOutcome {
+            output,
+            decisions,
+            events,
+            steps,
+            end_time,
+        },
+        scheduler,
+    )
+}

@@ -1,0 +1,194 @@
+//! Tasks: [`spawn`], named tasks through [`Builder`], [`JoinHandle`], [`yield_now`].
+//!
+//! A task is queued when spawned and first runs when the scheduler picks it (asyncio's
+//! `create_task`): spawning never runs any of the task's code. Task ids follow spawn order; the
+//! main future is task 0.
+//!
+//! Cancellation follows asyncio's timing: [`JoinHandle::cancel`] makes the task runnable, and when
+//! it would next run, its future is dropped instead of polled, so its `Drop` code runs at that
+//! point, inside the run. Dropping a `JoinHandle` detaches the task; it keeps running.
+
+mod join;
+
+pub use join::{CancelHandle, JoinError, JoinHandle};
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::runtime::{self, JoinSink};
+
+/// A task's id: its position in spawn order (the main future is task 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(u32);
+
+impl TaskId {
+    pub(crate) const fn from_u32(n: u32) -> TaskId {
+        TaskId(n)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The id as a number.
+    pub const fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Spawns `fut` as a new task of the current run and returns its handle.
+///
+/// The task is queued at the tail of the ready queue and first runs when the scheduler picks it.
+/// Futures need not be `Send`.
+///
+/// # Panics
+///
+/// Outside a detsim run.
+///
+/// ```
+/// use std::rc::Rc; // not Send: fine
+/// detsim::run(async {
+///     let shared = Rc::new(5);
+///     let s = shared.clone();
+///     let h = detsim::spawn(async move { *s * 2 });
+///     assert_eq!(h.await.unwrap(), 10);
+/// });
+/// ```
+pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Builder::new().spawn(fut)
+}
+
+/// Configures a task before spawning it (today: its name, shown in traces and reports).
+///
+/// ```
+/// detsim::run(async {
+///     let h = detsim::task::Builder::new().name("reader").spawn(async {
+///         detsim::task::current_name()
+///     });
+///     assert_eq!(h.await.unwrap().as_deref(), Some("reader"));
+/// });
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<Rc<str>>,
+}
+
+impl Builder {
+    /// A builder for an unnamed task.
+    pub fn new() -> Builder {
+        Builder { name: None }
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(Rc::from(name.into()));
+        self
+    }
+
+    /// Spawns `fut` with this configuration; see [`spawn`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a detsim run.
+    pub fn spawn<F>(self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let state = Rc::new(join::JoinState::<F::Output>::new());
+        let s2 = state.clone();
+        let task = async move {
+            let v = fut.await;
+            s2.complete(Ok(v));
+        };
+        let sink: Rc<dyn JoinSink> = state.clone();
+        let id = runtime::with_core("detsim::spawn", |core| {
+            core.spawn(self.name, Box::pin(task), sink)
+        });
+        JoinHandle::new(id, state)
+    }
+}
+
+/// The id of the task that is running.
+///
+/// # Panics
+///
+/// Outside a detsim run.
+///
+/// ```
+/// detsim::run(async {
+///     assert_eq!(detsim::task::current_id().as_u32(), 0); // the main future
+///     let h = detsim::spawn(async { detsim::task::current_id() });
+///     assert_eq!(h.await.unwrap().as_u32(), 1);
+/// });
+/// ```
+pub fn current_id() -> TaskId {
+    runtime::with_core("detsim::task::current_id", |c| c.current_task())
+        .expect("detsim::task::current_id called while no task is running")
+}
+
+/// The name of the task that is running (`"main"` for the main future).
+///
+/// # Panics
+///
+/// Outside a detsim run.
+pub fn current_name() -> Option<String> {
+    runtime::with_core("detsim::task::current_name", |c| {
+        c.current_task()
+            .and_then(|t| c.task_name(t))
+            .map(|n| n.to_string())
+    })
+}
+
+/// Yields to the scheduler: the task goes to the tail of the ready queue, as asyncio's
+/// `await asyncio.sleep(0)`.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// let log = detsim::run(async {
+///     let log = Rc::new(RefCell::new(Vec::new()));
+///     let l = log.clone();
+///     detsim::spawn(async move { l.borrow_mut().push("child") });
+///     log.borrow_mut().push("main");
+///     detsim::yield_now().await; // the child runs here
+///     log.borrow_mut().push("main again");
+///     log.take()
+/// });
+/// assert_eq!(log, ["main", "child", "main again"]);
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
