@@ -142,6 +142,12 @@ pub trait Scheduler {
     fn end_run(&mut self, decisions: &[Decision], failed: bool) {
         let _ = (decisions, failed);
     }
+
+    /// Whether the scheduler has no new schedule left to offer (an exhaustive search that has
+    /// covered its space). An exploration stops when this turns `true`. Defaults to `false`.
+    fn exhausted(&self) -> bool {
+        false
+    }
 }
 
 impl<S: Scheduler + ?Sized> Scheduler for Box<S> {
@@ -159,6 +165,9 @@ impl<S: Scheduler + ?Sized> Scheduler for Box<S> {
     }
     fn end_run(&mut self, decisions: &[Decision], failed: bool) {
         (**self).end_run(decisions, failed)
+    }
+    fn exhausted(&self) -> bool {
+        (**self).exhausted()
     }
 }
 
