@@ -176,7 +176,7 @@ fn max_steps_zero_is_rejected() {
 #[test]
 fn spawn_outside_a_run_is_a_clear_panic() {
     let msg = catch_panic_message(|| {
-        let _ = spawn(async {});
+        drop(spawn(async {}));
     });
     assert!(
         msg.contains("detsim::spawn was called outside a detsim run"),
