@@ -84,10 +84,17 @@ pub enum FailureKind {
         /// What it said.
         message: String,
     },
+    /// The same schedule, run twice, did different things: the program reads something detsim
+    /// does not control (a `HashMap`'s iteration order, the wall clock, a thread, a global).
+    Nondeterminism {
+        /// The first difference between the two runs.
+        message: String,
+    },
 }
 
 impl FailureKind {
-    /// A short name for the kind: `deadlock`, `step limit`, `panic`, `foreign wake`, `scheduler`.
+    /// A short name for the kind: `deadlock`, `step limit`, `panic`, `foreign wake`, `scheduler`,
+    /// `nondeterminism`.
     pub fn name(&self) -> &'static str {
         match self {
             FailureKind::Deadlock { .. } => "deadlock",
@@ -95,6 +102,7 @@ impl FailureKind {
             FailureKind::Panic { .. } => "panic",
             FailureKind::ForeignWake { .. } => "foreign wake",
             FailureKind::Scheduler { .. } => "scheduler",
+            FailureKind::Nondeterminism { .. } => "nondeterminism",
         }
     }
 }
@@ -187,6 +195,17 @@ impl fmt::Display for Failure {
                 )?;
             }
             FailureKind::Scheduler { message } => writeln!(f, "  {message}")?,
+            FailureKind::Nondeterminism { message } => {
+                writeln!(
+                    f,
+                    "  the same schedule, run twice, did different things: the program depends on \
+                     something detsim does not control (HashMap iteration order, the wall clock, \
+                     threads, global state left over from an earlier run)"
+                )?;
+                for line in message.lines() {
+                    writeln!(f, "    {line}")?;
+                }
+            }
         }
         writeln!(f, "  seed: {}   scheduler: {}", self.seed, self.scheduler)?;
         let shown: Vec<String> = self.decisions.iter().map(|d| d.to_string()).collect();

@@ -65,6 +65,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod event;
+pub mod explore;
 mod failure;
 mod random;
 mod runtime;
@@ -72,6 +73,7 @@ pub mod scheduler;
 pub mod task;
 pub mod time;
 
+pub use explore::check;
 pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};
 pub use random::{random_below, random_bool, random_u64};
 pub use runtime::{Builder, RunReport, run};

@@ -28,15 +28,20 @@ use crate::time::Instant;
 /// assert_eq!(t.to_string(), "2s");
 /// ```
 pub struct Builder {
-    config: Config,
-    scheduler: Box<dyn Scheduler>,
+    pub(crate) config: Config,
+    /// `None`: the default (Fifo for a single run, the default strategy for an exploration).
+    pub(crate) scheduler: Option<Box<dyn Scheduler>>,
+    pub(crate) explore: crate::explore::Settings,
 }
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("seed", &self.config.seed)
-            .field("scheduler", &self.scheduler.name())
+            .field(
+                "scheduler",
+                &self.scheduler.as_ref().map_or("Fifo".into(), |s| s.name()),
+            )
             .field("max_steps", &self.config.max_steps)
             .finish()
     }
@@ -54,7 +59,8 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             config: Config::default(),
-            scheduler: Box::new(Fifo::new()),
+            scheduler: None,
+            explore: crate::explore::Settings::default(),
         }
     }
 
@@ -66,7 +72,7 @@ impl Builder {
 
     /// The scheduler that makes every decision.
     pub fn scheduler(mut self, scheduler: impl Scheduler + 'static) -> Builder {
-        self.scheduler = Box::new(scheduler);
+        self.scheduler = Some(Box::new(scheduler));
         self
     }
 
@@ -146,7 +152,8 @@ impl Builder {
     /// assert_eq!(again.decisions, report.decisions);
     /// ```
     pub fn run_report<F: Future>(self, main: F) -> RunReport<F::Output> {
-        let (out, _) = run_once(self.config, self.scheduler, main);
+        let scheduler = self.scheduler.unwrap_or_else(|| Box::new(Fifo::new()));
+        let (out, _) = run_once(self.config, scheduler, main);
         RunReport {
             output: out.output,
             decisions: out.decisions,

@@ -25,10 +25,12 @@
 //!   [`FailureKind::Scheduler`](crate::FailureKind::Scheduler) failure; it never panics inside the
 //!   runtime.
 
+mod choices;
 mod fifo;
 mod random;
 mod replay;
 
+pub use choices::Choices;
 pub use fifo::Fifo;
 pub use random::Random;
 pub use replay::Replay;

@@ -1,0 +1,238 @@
+//! Environment overrides for explorations, read in one place.
+//!
+//! | variable | accepted values | effect |
+//! |---|---|---|
+//! | `DETSIM_SEED` | an integer (decimal, or hex with `0x`) | run only the schedule with this seed |
+//! | `DETSIM_SCHEDULE` | a schedule string `ds1.…` | replay exactly this schedule |
+//! | `DETSIM_ITERATIONS` | a positive integer | how many schedules to explore |
+//! | `DETSIM_STRATEGY` | see [`Strategy`](super::Strategy)'s `FromStr` | the exploration strategy |
+//! | `DETSIM_JOBS` | a positive integer, or `auto` (the number of CPUs) | OS threads running schedules |
+//! | `DETSIM_SHARD` | `k/n` with `1 <= k <= n` | run only shard `k` of `n` of the schedules |
+//! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes` or `0`/`false`/`no` | run every schedule twice and compare |
+//!
+//! A malformed value is an error naming the variable and the accepted forms; an empty value counts
+//! as unset.
+
+use std::fmt;
+
+use super::Strategy;
+use super::schedule::Schedule;
+
+/// The environment's overrides, as read by [`Overrides::from_env`].
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `DETSIM_SEED`.
+    pub seed: Option<u64>,
+    /// `DETSIM_SCHEDULE`.
+    pub schedule: Option<Schedule>,
+    /// `DETSIM_ITERATIONS`.
+    pub iterations: Option<u64>,
+    /// `DETSIM_STRATEGY`.
+    pub strategy: Option<Strategy>,
+    /// `DETSIM_JOBS`.
+    pub jobs: Option<usize>,
+    /// `DETSIM_SHARD`, as `(k, n)` with `1 <= k <= n`.
+    pub shard: Option<(u64, u64)>,
+    /// `DETSIM_CHECK_DETERMINISM`.
+    pub check_determinism: Option<bool>,
+}
+
+/// A malformed environment variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// Its value.
+    pub value: String,
+    /// The forms it accepts.
+    pub accepted: String,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is not valid: expected {}",
+            self.variable, self.value, self.accepted
+        )
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+impl Overrides {
+    /// Reads every `DETSIM_*` override from the process environment.
+    pub fn from_env() -> Result<Overrides, EnvError> {
+        Overrides::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the overrides through `get` (for tests and embedding).
+    ///
+    /// ```
+    /// use detsim::explore::Overrides;
+    /// let o = Overrides::from_lookup(|k| (k == "DETSIM_SHARD").then(|| "2/3".to_string())).unwrap();
+    /// assert_eq!(o.shard, Some((2, 3)));
+    /// let e = Overrides::from_lookup(|k| (k == "DETSIM_JOBS").then(|| "many".to_string())).unwrap_err();
+    /// assert_eq!(e.variable, "DETSIM_JOBS");
+    /// ```
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Overrides, EnvError> {
+        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        let err = |variable: &'static str, value: &str, accepted: &str| EnvError {
+            variable,
+            value: value.to_string(),
+            accepted: accepted.to_string(),
+        };
+        let mut o = Overrides::default();
+        if let Some(v) = var("DETSIM_SEED") {
+            o.seed = Some(parse_u64(&v).ok_or_else(|| {
+                err(
+                    "DETSIM_SEED",
+                    &v,
+                    "an unsigned 64-bit integer, decimal or 0x-hex (the seed printed by a failure report)",
+                )
+            })?);
+        }
+        if let Some(v) = var("DETSIM_SCHEDULE") {
+            o.schedule = Some(
+                v.parse::<Schedule>()
+                    .map_err(|e| err("DETSIM_SCHEDULE", &v, &format!("a schedule string: {e}")))?,
+            );
+        }
+        if let Some(v) = var("DETSIM_ITERATIONS") {
+            o.iterations = Some(parse_u64(&v).filter(|n| *n > 0).ok_or_else(|| {
+                err(
+                    "DETSIM_ITERATIONS",
+                    &v,
+                    "a positive integer number of schedules",
+                )
+            })?);
+        }
+        if let Some(v) = var("DETSIM_STRATEGY") {
+            o.strategy = Some(
+                v.parse::<Strategy>()
+                    .map_err(|accepted| err("DETSIM_STRATEGY", &v, &accepted))?,
+            );
+        }
+        if let Some(v) = var("DETSIM_JOBS") {
+            let t = v.trim();
+            o.jobs = Some(if t.eq_ignore_ascii_case("auto") {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            } else {
+                t.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    err(
+                        "DETSIM_JOBS",
+                        &v,
+                        "a positive integer number of threads, or `auto`",
+                    )
+                })?
+            });
+        }
+        if let Some(v) = var("DETSIM_SHARD") {
+            let parsed = v.trim().split_once('/').and_then(|(k, n)| {
+                let (k, n) = (k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?);
+                (1 <= k && k <= n).then_some((k, n))
+            });
+            o.shard = Some(parsed.ok_or_else(|| {
+                err(
+                    "DETSIM_SHARD",
+                    &v,
+                    "`k/n` with 1 <= k <= n, e.g. `2/4` for the second of four shards",
+                )
+            })?);
+        }
+        if let Some(v) = var("DETSIM_CHECK_DETERMINISM") {
+            o.check_determinism = Some(match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(err(
+                        "DETSIM_CHECK_DETERMINISM",
+                        &v,
+                        "`1`, `true`, `yes` or `on` to enable; `0`, `false`, `no` or `off` to disable",
+                    ));
+                }
+            });
+        }
+        if o.seed.is_some() && o.schedule.is_some() {
+            return Err(err(
+                "DETSIM_SCHEDULE",
+                "(set together with DETSIM_SEED)",
+                "only one of DETSIM_SEED and DETSIM_SCHEDULE: a schedule string already fixes every decision",
+            ));
+        }
+        Ok(o)
+    }
+}
+
+fn parse_u64(s: &str) -> Option<u64> {
+    let s = s.trim().replace('_', "");
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Overrides, EnvError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Overrides::from_lookup(move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn parses_every_variable() {
+        let o = with(&[
+            ("DETSIM_SEED", "0x10"),
+            ("DETSIM_ITERATIONS", "5_000"),
+            ("DETSIM_JOBS", "3"),
+            ("DETSIM_SHARD", "1/2"),
+            ("DETSIM_CHECK_DETERMINISM", "yes"),
+            ("DETSIM_STRATEGY", "random"),
+        ])
+        .unwrap();
+        assert_eq!(o.seed, Some(16));
+        assert_eq!(o.iterations, Some(5000));
+        assert_eq!(o.jobs, Some(3));
+        assert_eq!(o.shard, Some((1, 2)));
+        assert_eq!(o.check_determinism, Some(true));
+        assert!(o.strategy.is_some());
+    }
+
+    #[test]
+    fn empty_is_unset() {
+        let o = with(&[("DETSIM_SEED", " ")]).unwrap();
+        assert_eq!(o.seed, None);
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable_and_forms() {
+        for (k, v, needle) in [
+            ("DETSIM_SEED", "-1", "unsigned 64-bit"),
+            ("DETSIM_ITERATIONS", "0", "positive integer"),
+            ("DETSIM_JOBS", "0", "or `auto`"),
+            ("DETSIM_SHARD", "3/2", "1 <= k <= n"),
+            ("DETSIM_SHARD", "1", "`k/n`"),
+            ("DETSIM_CHECK_DETERMINISM", "maybe", "`1`, `true`"),
+            ("DETSIM_SCHEDULE", "abc", "must start with `ds1.`"),
+            ("DETSIM_STRATEGY", "quantum", "random"),
+        ] {
+            let e = with(&[(k, v)]).unwrap_err();
+            assert_eq!(e.variable, k);
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("{k}=")), "{msg}");
+            assert!(msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[test]
+    fn seed_and_schedule_together_are_rejected() {
+        let s = crate::explore::Schedule::default().to_string();
+        let e = with(&[("DETSIM_SEED", "1"), ("DETSIM_SCHEDULE", &s)]).unwrap_err();
+        assert!(e.to_string().contains("only one of"), "{e}");
+    }
+}

@@ -1,0 +1,941 @@
+//! Exploration: run a test body under many schedules, stop at the first failure, and hand back a
+//! seed and a shrunk schedule that replay it.
+//!
+//! [`check`] explores with the default settings; [`Builder`](crate::Builder) sets the budget
+//! ([`schedules`](crate::Builder::schedules), [`time_budget`](crate::Builder::time_budget)), the
+//! [`strategy`](crate::Builder::strategy), the base [`seed`](crate::Builder::seed) and the
+//! [`max_steps`](crate::Builder::max_steps) of each run. Each schedule runs a fresh future from the
+//! closure. The `DETSIM_*` environment variables ([`Overrides`]) override the code's settings, so a
+//! CI failure can be replayed without editing the test.
+//!
+//! # What happens on a failure
+//!
+//! 1. The exploration stops at the failing schedule (with several jobs, at the lowest failing
+//!    schedule index, so the result never depends on the thread count).
+//! 2. Its decision log is **shrunk** ([`shrink`](self) module docs) to a smaller schedule that fails
+//!    in the same way.
+//! 3. The failing schedule is replayed twice with recording on and the event sequences compared:
+//!    the **determinism self-check**.
+//! 4. The report ([`Found`]) gives the cause, the strategy and count, the seed, the schedule
+//!    string, the shrunk schedule with its size before and after, copy-paste replay lines naming
+//!    the test, and the tail of the shrunk run's trace.
+//!
+//! # Invariants
+//!
+//! * A schedule's seed depends only on the base seed and its index; which schedules run depends
+//!   only on the settings (and, with a wall-clock budget, on how many fit in it).
+//! * Shrinking and the determinism check only replay: they never change what was found.
+//! * Wall-clock time is read for the time budget only, never for a decision.
+
+mod env;
+mod schedule;
+mod shrink;
+mod strategy;
+
+pub use env::{EnvError, Overrides};
+pub use schedule::{Schedule, ScheduleParseError};
+pub use strategy::Strategy;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::event::Event;
+use crate::failure::{Failure, FailureKind};
+use crate::runtime::{Builder, Config, run_once};
+use crate::scheduler::{Choices, Decision, Replay, Scheduler};
+
+/// Exploration settings held by a [`Builder`].
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) schedules: u64,
+    pub(crate) time_budget: Option<std::time::Duration>,
+    pub(crate) strategy: Option<Strategy>,
+    pub(crate) jobs: usize,
+    pub(crate) shard: Option<(u64, u64)>,
+    pub(crate) check_determinism: bool,
+    pub(crate) shrink_runs: usize,
+    pub(crate) trace_tail: usize,
+    pub(crate) use_env: bool,
+    pub(crate) replay_seed: Option<u64>,
+    pub(crate) replay_schedule: Option<Schedule>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            schedules: 1000,
+            time_budget: None,
+            strategy: None,
+            jobs: 1,
+            shard: None,
+            check_determinism: false,
+            shrink_runs: 2000,
+            trace_tail: 40,
+            use_env: true,
+            replay_seed: None,
+            replay_schedule: None,
+        }
+    }
+}
+
+/// Explores `make`'s program under the default settings (1,000 schedules of the default strategy,
+/// base seed 0), honouring the `DETSIM_*` environment variables.
+///
+/// The closure is called once per schedule and must build a fresh program each time; it may be
+/// called from several threads (`DETSIM_JOBS`), hence `Sync`. The futures it returns need not be
+/// `Send`.
+///
+/// # Panics
+///
+/// With the full report ([`Found`]) when a schedule fails, and with a clear message when a
+/// `DETSIM_*` variable is malformed.
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// // A correct counter: every schedule passes.
+/// detsim::check(|| async {
+///     let n = Rc::new(Cell::new(0));
+///     let hs: Vec<_> = (0..3).map(|_| {
+///         let n = n.clone();
+///         detsim::spawn(async move {
+///             n.set(n.get() + 1); // no await between read and write: atomic here
+///             detsim::yield_now().await;
+///         })
+///     }).collect();
+///     for h in hs { h.await.unwrap(); }
+///     assert_eq!(n.get(), 3);
+/// });
+/// ```
+pub fn check<F, Fut>(make: F)
+where
+    F: Fn() -> Fut + Sync,
+    Fut: Future<Output = ()>,
+{
+    Builder::new().check(make);
+}
+
+impl Builder {
+    /// How many schedules an exploration runs (default 1,000; `DETSIM_ITERATIONS` overrides).
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn schedules(mut self, n: u64) -> Builder {
+        assert!(
+            n > 0,
+            "Builder::schedules(0): an exploration needs at least one schedule"
+        );
+        self.explore.schedules = n;
+        self
+    }
+
+    /// Stops starting new schedules after this much wall-clock time. The number of schedules run
+    /// then depends on the machine's speed; the schedules themselves do not.
+    pub fn time_budget(mut self, budget: std::time::Duration) -> Builder {
+        self.explore.time_budget = Some(budget);
+        self
+    }
+
+    /// The exploration strategy (`DETSIM_STRATEGY` overrides).
+    pub fn strategy(mut self, strategy: Strategy) -> Builder {
+        self.explore.strategy = Some(strategy);
+        self
+    }
+
+    /// Runs schedules on `n` OS threads, each with its own runtime (`DETSIM_JOBS` overrides). The
+    /// failure reported is the lowest failing schedule index, as a sequential run would find, for
+    /// strategies whose schedules depend only on their seed.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn jobs(mut self, n: usize) -> Builder {
+        assert!(n > 0, "Builder::jobs(0): pass at least one thread");
+        self.explore.jobs = n;
+        self
+    }
+
+    /// Runs only shard `k` of `n` (1-based): the schedules whose index is `k − 1` modulo `n`
+    /// (`DETSIM_SHARD=k/n` overrides). Shards of one campaign partition its schedules exactly.
+    ///
+    /// # Panics
+    ///
+    /// Unless `1 <= k <= n`.
+    pub fn shard(mut self, k: u64, n: u64) -> Builder {
+        assert!(
+            1 <= k && k <= n,
+            "Builder::shard({k}, {n}): k must be between 1 and n"
+        );
+        self.explore.shard = Some((k, n));
+        self
+    }
+
+    /// Replays every schedule a second time and compares the event sequences
+    /// (`DETSIM_CHECK_DETERMINISM=1` turns it on). A failing schedule is always checked.
+    pub fn check_determinism(mut self, on: bool) -> Builder {
+        self.explore.check_determinism = on;
+        self
+    }
+
+    /// The most replays shrinking may spend (default 2,000; 0 turns shrinking off).
+    pub fn shrink_runs(mut self, n: usize) -> Builder {
+        self.explore.shrink_runs = n;
+        self
+    }
+
+    /// How many events of the failing run the report shows (default 40).
+    pub fn trace_tail(mut self, n: usize) -> Builder {
+        self.explore.trace_tail = n;
+        self
+    }
+
+    /// Runs only the schedule with this seed, as `DETSIM_SEED` does.
+    pub fn replay_seed(mut self, seed: u64) -> Builder {
+        self.explore.replay_seed = Some(seed);
+        self
+    }
+
+    /// Replays exactly this schedule, as `DETSIM_SCHEDULE` does.
+    ///
+    /// ```
+    /// use detsim::explore::Schedule;
+    /// let s: Schedule = "ds1.xZ0cgQ".parse().unwrap(); // the empty schedule: FIFO order
+    /// let summary = detsim::Builder::new().ignore_env().replay_schedule(s).explore(|| async {}).unwrap();
+    /// assert_eq!(summary.schedules, 1);
+    /// ```
+    pub fn replay_schedule(mut self, schedule: Schedule) -> Builder {
+        self.explore.replay_schedule = Some(schedule);
+        self
+    }
+
+    /// Ignore the `DETSIM_*` environment variables (for tests of detsim itself, and for harnesses
+    /// that read their own configuration).
+    pub fn ignore_env(mut self) -> Builder {
+        self.explore.use_env = false;
+        self
+    }
+
+    /// Explores like [`check`], with this builder's settings.
+    ///
+    /// # Panics
+    ///
+    /// With the full report when a schedule fails; see [`check`].
+    pub fn check<F, Fut>(self, make: F)
+    where
+        F: Fn() -> Fut + Sync,
+        Fut: Future<Output = ()>,
+    {
+        if let Err(found) = self.explore(make) {
+            panic!("{found}");
+        }
+    }
+
+    /// Explores and returns what happened instead of panicking: a [`Summary`] when every
+    /// schedule passed, or the [`Found`] failure.
+    ///
+    /// # Panics
+    ///
+    /// When a `DETSIM_*` variable is malformed.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// // A lost update: read, yield, write back.
+    /// let found = detsim::Builder::new().ignore_env().explore(|| async {
+    ///     let n = Rc::new(Cell::new(0));
+    ///     let hs: Vec<_> = (0..2).map(|_| {
+    ///         let n = n.clone();
+    ///         detsim::spawn(async move {
+    ///             let v = n.get();
+    ///             detsim::yield_now().await;
+    ///             n.set(v + 1);
+    ///         })
+    ///     }).collect();
+    ///     for h in hs { h.await.unwrap(); }
+    ///     assert_eq!(n.get(), 2, "lost update");
+    /// }).unwrap_err();
+    /// assert!(found.to_string().contains("lost update"));
+    /// // The shrunk schedule replays the failure.
+    /// assert!(found.shrunk.len() <= found.schedule.len());
+    /// ```
+    pub fn explore<F, Fut>(self, make: F) -> Result<Summary, Box<Found>>
+    where
+        F: Fn() -> Fut + Sync,
+        Fut: Future<Output = ()>,
+    {
+        let mut settings = self.explore.clone();
+        let mut config = self.config.clone();
+        let overrides = if settings.use_env {
+            Overrides::from_env().unwrap_or_else(|e| panic!("detsim: {e}"))
+        } else {
+            Overrides::default()
+        };
+        if let Some(n) = overrides.iterations {
+            settings.schedules = n;
+        }
+        if let Some(s) = overrides.strategy.clone() {
+            settings.strategy = Some(s);
+        }
+        if let Some(j) = overrides.jobs {
+            settings.jobs = j;
+        }
+        if let Some(s) = overrides.shard {
+            settings.shard = Some(s);
+        }
+        if let Some(d) = overrides.check_determinism {
+            settings.check_determinism = d;
+        }
+        config.record = None;
+        let explorer = Explorer {
+            make: &make,
+            config,
+            settings,
+            custom: std::cell::RefCell::new(self.scheduler),
+        };
+        let schedule = overrides
+            .schedule
+            .or_else(|| explorer.settings.replay_schedule.clone());
+        if let Some(schedule) = schedule {
+            return explorer.replay_schedule(schedule);
+        }
+        let seed = overrides.seed.or(explorer.settings.replay_seed);
+        explorer.run_seeds(seed)
+    }
+}
+
+/// Every schedule passed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Schedules run.
+    pub schedules: u64,
+    /// The strategy's name.
+    pub strategy: String,
+    /// Whether the strategy covered its whole space (an exhaustive search that completed).
+    pub exhausted: bool,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.exhausted {
+            write!(
+                f,
+                "all {} schedules of {} explored, no failure",
+                self.schedules, self.strategy
+            )
+        } else {
+            write!(
+                f,
+                "{} schedules of {} explored, no failure",
+                self.schedules, self.strategy
+            )
+        }
+    }
+}
+
+/// The result of the determinism self-check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Determinism {
+    /// Replayed twice: identical events, and the same failure.
+    Confirmed,
+    /// The replays differed; the message names the first difference.
+    Differs(String),
+}
+
+/// A failure found by an exploration, with everything needed to replay it.
+///
+/// Its `Display` is the report.
+#[derive(Debug)]
+pub struct Found {
+    /// The failing run, as replayed from the shrunk schedule (with the trace tail in `events`).
+    pub failure: Failure,
+    /// The failure of the schedule as first found, before shrinking.
+    pub original: Failure,
+    /// The strategy that found it.
+    pub strategy: String,
+    /// The index of the failing schedule (`None` for a replayed seed or schedule).
+    pub index: Option<u64>,
+    /// How many schedules ran, the failing one included.
+    pub schedules_run: u64,
+    /// The seed of the failing schedule.
+    pub seed: u64,
+    /// Whether `DETSIM_SEED` alone replays it (the strategy's schedules depend only on the seed).
+    pub seed_replays: bool,
+    /// The failing schedule.
+    pub schedule: Schedule,
+    /// The shrunk schedule.
+    pub shrunk: Schedule,
+    /// Replays spent shrinking.
+    pub shrink_runs: usize,
+    /// The determinism self-check.
+    pub determinism: Determinism,
+    /// How to run the test again (`cargo test …`), as far as the harness tells.
+    pub test_command: String,
+}
+
+fn away_from_fifo(d: &[Decision]) -> usize {
+    d.iter()
+        .filter(|d| matches!(d, Decision::Task { index, .. } if *index != 0))
+        .count()
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "detsim found a failure: {}",
+            summary_line(&self.original.kind)
+        )?;
+        match self.index {
+            Some(i) => writeln!(
+                f,
+                "  strategy: {}, schedule #{i}, after {} schedules",
+                self.strategy, self.schedules_run
+            )?,
+            None => writeln!(f, "  strategy: {} (replayed)", self.strategy)?,
+        }
+        writeln!(f, "  seed: {}", self.seed)?;
+        writeln!(
+            f,
+            "  schedule: {} ({} decisions, {} away from FIFO)",
+            self.schedule,
+            self.original.decisions.len(),
+            away_from_fifo(&self.original.decisions)
+        )?;
+        writeln!(
+            f,
+            "  shrunk:   {} ({} decisions, {} away from FIFO; {} replays spent shrinking)",
+            self.shrunk,
+            self.failure.decisions.len(),
+            away_from_fifo(&self.failure.decisions),
+            self.shrink_runs
+        )?;
+        match &self.determinism {
+            Determinism::Confirmed => writeln!(
+                f,
+                "  determinism: the failing schedule replayed twice with identical events"
+            )?,
+            Determinism::Differs(m) => {
+                writeln!(
+                    f,
+                    "  determinism: NOT deterministic — the replay lines below may not reproduce it:"
+                )?;
+                for line in m.lines() {
+                    writeln!(f, "    {line}")?;
+                }
+            }
+        }
+        writeln!(f, "\n  replay it:")?;
+        if self.seed_replays {
+            writeln!(f, "    DETSIM_SEED={} {}", self.seed, self.test_command)?;
+        }
+        writeln!(
+            f,
+            "    DETSIM_SCHEDULE={} {}",
+            self.shrunk, self.test_command
+        )?;
+        writeln!(f, "\n  the shrunk run:")?;
+        for line in self.failure.to_string().lines() {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Found {}
+
+fn summary_line(kind: &FailureKind) -> String {
+    match kind {
+        FailureKind::Panic { task, message, .. } => {
+            let first = message.lines().next().unwrap_or("");
+            format!("panic in {task}: {first}")
+        }
+        FailureKind::Deadlock { blocked } => format!("deadlock ({} tasks blocked)", blocked.len()),
+        other => other.name().to_string(),
+    }
+}
+
+/// Two failures are "the same" for shrinking: the same kind, and for a panic the same location
+/// (or, without one, the same message).
+pub(crate) fn same_failure(a: &FailureKind, b: &FailureKind) -> bool {
+    match (a, b) {
+        (
+            FailureKind::Panic {
+                message: m1,
+                location: l1,
+                ..
+            },
+            FailureKind::Panic {
+                message: m2,
+                location: l2,
+                ..
+            },
+        ) => match (l1, l2) {
+            (Some(x), Some(y)) => x == y,
+            _ => m1 == m2,
+        },
+        _ => std::mem::discriminant(a) == std::mem::discriminant(b),
+    }
+}
+
+/// The seed of schedule `index` under `base`: SplitMix64 of both, so that neighbouring base seeds
+/// give unrelated campaigns.
+pub fn schedule_seed(base: u64, index: u64) -> u64 {
+    let mut z = base
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(index)
+        .wrapping_add(0x6A09_E667_F3BC_C909);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// How to run the current test again, from what the test harness tells: libtest names the test
+/// thread after the test, nextest sets `NEXTEST_TEST_NAME` and `NEXTEST_BINARY_ID`.
+pub(crate) fn test_command() -> String {
+    let name = std::env::var("NEXTEST_TEST_NAME").ok().or_else(|| {
+        std::thread::current()
+            .name()
+            .filter(|n| *n != "main" && !n.starts_with("detsim-job"))
+            .map(str::to_string)
+    });
+    let Some(name) = name else {
+        return "cargo test <test name>".to_string();
+    };
+    if name.contains(" - ") {
+        // A doc test: "src/lib.rs - path (line N)".
+        return format!("cargo test --doc -- {:?}", name);
+    }
+    let target = if let Ok(id) = std::env::var("NEXTEST_BINARY_ID") {
+        match id.split_once("::") {
+            Some((_, bin)) if !bin.contains('/') => format!("--test {bin}"),
+            Some(_) => String::new(),
+            None => "--lib".to_string(),
+        }
+    } else {
+        let stem = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .map(|s| match s.rsplit_once('-') {
+                Some((base, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+                    base.to_string()
+                }
+                _ => s,
+            });
+        let manifest = std::env::var("CARGO_MANIFEST_DIR").ok();
+        let crate_name = std::env::var("CARGO_PKG_NAME")
+            .ok()
+            .map(|n| n.replace('-', "_"));
+        match (stem, manifest) {
+            (Some(stem), _) if Some(&stem) == crate_name.as_ref() => "--lib".to_string(),
+            (Some(stem), Some(dir))
+                if std::path::Path::new(&dir)
+                    .join("tests")
+                    .join(format!("{stem}.rs"))
+                    .exists() =>
+            {
+                format!("--test {stem}")
+            }
+            _ => String::new(),
+        }
+    };
+    if target.is_empty() {
+        format!("cargo test -- --exact {name}")
+    } else {
+        format!("cargo test {target} -- --exact {name}")
+    }
+}
+
+struct Explorer<'a, F> {
+    make: &'a F,
+    config: Config,
+    settings: Settings,
+    /// A scheduler instance set with `Builder::scheduler`, used when no strategy is named.
+    custom: std::cell::RefCell<Option<Box<dyn Scheduler>>>,
+}
+
+/// One finished run, as the explorer needs it.
+struct Ran {
+    decisions: Vec<Decision>,
+    events: Vec<Event>,
+    failure: Option<Failure>,
+}
+
+impl<'a, F, Fut> Explorer<'a, F>
+where
+    F: Fn() -> Fut + Sync,
+    Fut: Future<Output = ()>,
+{
+    fn strategy(&self) -> Option<&Strategy> {
+        self.settings.strategy.as_ref()
+    }
+
+    /// The scheduler for a sequential exploration: the named strategy, else the builder's
+    /// scheduler instance, else the default strategy.
+    fn sequential_scheduler(&self) -> (Box<dyn Scheduler>, bool) {
+        if let Some(s) = self.strategy() {
+            return (s.build(), s.seed_replays());
+        }
+        if let Some(s) = self.custom.borrow_mut().take() {
+            return (s, false);
+        }
+        let s = Strategy::default();
+        (s.build(), s.seed_replays())
+    }
+
+    fn run_with(
+        &self,
+        scheduler: Box<dyn Scheduler>,
+        seed: u64,
+        record: Option<usize>,
+    ) -> (Ran, Box<dyn Scheduler>) {
+        let mut config = self.config.clone();
+        config.seed = seed;
+        config.record = record;
+        let (out, sched) = run_once(config, scheduler, (self.make)());
+        let failure = out.output.err();
+        (
+            Ran {
+                decisions: out.decisions,
+                events: out.events,
+                failure,
+            },
+            sched,
+        )
+    }
+
+    fn indices(&self) -> Vec<u64> {
+        let n = self.settings.schedules;
+        match self.settings.shard {
+            Some((k, m)) => (0..n).filter(|i| i % m == k - 1).collect(),
+            None => (0..n).collect(),
+        }
+    }
+
+    fn run_seeds(&self, only_seed: Option<u64>) -> Result<Summary, Box<Found>> {
+        let base = self.config.seed;
+        let start = std::time::Instant::now();
+        let budget = self.settings.time_budget;
+        let over_budget = move || budget.is_some_and(|b| start.elapsed() >= b);
+        let history_free = self.strategy().is_some_and(|s| s.seed_replays());
+        let jobs = self.settings.jobs;
+        if let Some(seed) = only_seed {
+            let (mut sched, seed_replays) = self.sequential_scheduler();
+            let name = sched.name();
+            let (ran, s) = self.run_with(sched, seed, None);
+            sched = s;
+            drop(sched);
+            return match ran.failure {
+                Some(f) => Err(self.found(f, ran.decisions, name, None, 1, seed, seed_replays)),
+                None => Ok(Summary {
+                    schedules: 1,
+                    strategy: name,
+                    exhausted: false,
+                }),
+            };
+        }
+        let indices = self.indices();
+        if jobs > 1 && history_free && indices.len() > 1 {
+            return self.run_parallel(&indices, jobs, &over_budget);
+        }
+        let (mut sched, seed_replays) = self.sequential_scheduler();
+        let mut ran_count = 0u64;
+        let mut name = sched.name();
+        for &i in &indices {
+            if over_budget() || sched.exhausted() {
+                break;
+            }
+            let seed = schedule_seed(base, i);
+            let (ran, s) = self.run_with(sched, seed, None);
+            sched = s;
+            ran_count += 1;
+            name = sched.name();
+            if let Some(f) = ran.failure {
+                return Err(self.found(
+                    f,
+                    ran.decisions,
+                    name,
+                    Some(i),
+                    ran_count,
+                    seed,
+                    seed_replays,
+                ));
+            }
+            if self.settings.check_determinism {
+                if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
+                    return Err(found);
+                }
+            }
+        }
+        Ok(Summary {
+            schedules: ran_count,
+            strategy: name,
+            exhausted: sched.exhausted(),
+        })
+    }
+
+    fn run_parallel(
+        &self,
+        indices: &[u64],
+        jobs: usize,
+        over_budget: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Summary, Box<Found>> {
+        let strategy = self
+            .strategy()
+            .expect("parallel runs need a named strategy");
+        let base = self.config.seed;
+        let next = AtomicU64::new(0);
+        let lowest_fail = AtomicU64::new(u64::MAX);
+        let stop = AtomicBool::new(false);
+        let ran_below: Mutex<u64> = Mutex::new(0);
+        let failure: Mutex<Option<(u64, Vec<Decision>, Failure)>> = Mutex::new(None);
+        let config = self.config.clone();
+        let make = self.make;
+        std::thread::scope(|scope| {
+            for j in 0..jobs.min(indices.len()) {
+                let (next, lowest_fail, stop, failure, ran_below, config) = (
+                    &next,
+                    &lowest_fail,
+                    &stop,
+                    &failure,
+                    &ran_below,
+                    config.clone(),
+                );
+                std::thread::Builder::new()
+                    .name(format!("detsim-job-{j}"))
+                    .spawn_scoped(scope, move || {
+                        let mut sched = strategy.build();
+                        loop {
+                            let k = next.fetch_add(1, Ordering::Relaxed) as usize;
+                            if k >= indices.len() || stop.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            let i = indices[k];
+                            if i > lowest_fail.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            if over_budget() {
+                                stop.store(true, Ordering::Relaxed);
+                                return;
+                            }
+                            let mut c = config.clone();
+                            c.seed = schedule_seed(base, i);
+                            let (out, s) = run_once(c, sched, make());
+                            sched = s;
+                            *ran_below.lock().unwrap() += 1;
+                            if let Err(f) = out.output {
+                                lowest_fail.fetch_min(i, Ordering::Relaxed);
+                                let mut slot = failure.lock().unwrap();
+                                if slot.as_ref().is_none_or(|(j, _, _)| i < *j) {
+                                    *slot = Some((i, out.decisions, f));
+                                }
+                            }
+                        }
+                    })
+                    .expect("spawning a detsim job thread");
+            }
+        });
+        let name = strategy.build().name();
+        match failure.into_inner().unwrap() {
+            Some((i, decisions, f)) => {
+                // Count the schedules a sequential run would have run: those up to the failure.
+                let position = indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1;
+                let seed = schedule_seed(base, i);
+                Err(self.found(f, decisions, name, Some(i), position, seed, true))
+            }
+            None => Ok(Summary {
+                schedules: *ran_below.lock().unwrap(),
+                strategy: name,
+                exhausted: false,
+            }),
+        }
+    }
+
+    fn replay_schedule(&self, schedule: Schedule) -> Result<Summary, Box<Found>> {
+        let replay = Box::new(Replay::new(schedule.decisions().to_vec()));
+        let (ran, _) = self.run_with(replay, self.config.seed, None);
+        match ran.failure {
+            Some(f) => Err(self.found(
+                f,
+                ran.decisions,
+                "replay of DETSIM_SCHEDULE".into(),
+                None,
+                1,
+                self.config.seed,
+                false,
+            )),
+            None => Ok(Summary {
+                schedules: 1,
+                strategy: "replay of DETSIM_SCHEDULE".into(),
+                exhausted: false,
+            }),
+        }
+    }
+
+    /// Runs `choices` under the lenient choice scheduler.
+    fn run_choices(&self, choices: &[u64], record: Option<usize>) -> Ran {
+        let (ran, _) = self.run_with(
+            Box::new(Choices::new(choices.to_vec())),
+            self.config.seed,
+            record,
+        );
+        ran
+    }
+
+    /// Replays `decisions` twice with recording and compares; `Some(difference)` if they differ.
+    fn replay_differs(
+        &self,
+        decisions: &[Decision],
+        expect: Option<&FailureKind>,
+    ) -> Option<String> {
+        let run = || {
+            self.run_with(
+                Box::new(Replay::new(decisions.to_vec())),
+                self.config.seed,
+                Some(usize::MAX),
+            )
+            .0
+        };
+        let (a, b) = (run(), run());
+        if let Some(diff) = first_difference(&a.events, &b.events) {
+            return Some(diff);
+        }
+        if let Some(kind) = expect {
+            let again = a.failure.as_ref().map(|f| &f.kind);
+            if !again.is_some_and(|k| same_failure(k, kind)) {
+                return Some(format!(
+                    "the failing schedule did not fail the same way when replayed: first {}, then {}",
+                    kind.name(),
+                    again.map_or("no failure", |k| k.name())
+                ));
+            }
+        }
+        None
+    }
+
+    fn determinism_each(
+        &self,
+        ran: &Ran,
+        seed: u64,
+        name: &str,
+        index: u64,
+        count: u64,
+    ) -> Option<Box<Found>> {
+        let diff = self.replay_differs(&ran.decisions, None)?;
+        let failure = Failure {
+            kind: FailureKind::Nondeterminism {
+                message: diff.clone(),
+            },
+            seed,
+            scheduler: name.to_string(),
+            decisions: ran.decisions.clone(),
+            steps: 0,
+            time: crate::time::Instant::ZERO,
+            events: Vec::new(),
+        };
+        let schedule = Schedule::from_decisions(&ran.decisions);
+        Some(Box::new(Found {
+            failure: failure.clone(),
+            original: failure,
+            strategy: name.to_string(),
+            index: Some(index),
+            schedules_run: count,
+            seed,
+            seed_replays: self.strategy().is_some_and(|s| s.seed_replays()),
+            schedule: schedule.clone(),
+            shrunk: schedule,
+            shrink_runs: 0,
+            determinism: Determinism::Differs(diff),
+            test_command: test_command(),
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn found(
+        &self,
+        original: Failure,
+        decisions: Vec<Decision>,
+        strategy: String,
+        index: Option<u64>,
+        schedules_run: u64,
+        seed: u64,
+        seed_replays: bool,
+    ) -> Box<Found> {
+        let kind = original.kind.clone();
+        let initial = Choices::from_decisions(&decisions);
+        let shrunk = shrink::shrink(initial.clone(), self.settings.shrink_runs, |cand| {
+            let ran = self.run_choices(cand, None);
+            match &ran.failure {
+                Some(f) if same_failure(&f.kind, &kind) => {
+                    Some(shrink::normalise(Choices::from_decisions(&ran.decisions)))
+                }
+                _ => None,
+            }
+        });
+        // Replay the shrunk choices with recording to get its exact log and trace tail.
+        let tail = Some(self.settings.trace_tail);
+        let mut final_run = self.run_choices(&shrunk.choices, tail);
+        let mut shrunk_schedule = Schedule::from_decisions(&final_run.decisions);
+        // The shrunk schedule string must replay the failure; if it somehow does not, fall back.
+        let (check, _) = self.run_with(
+            Box::new(Replay::new(shrunk_schedule.decisions().to_vec())),
+            self.config.seed,
+            None,
+        );
+        let replays = check
+            .failure
+            .as_ref()
+            .is_some_and(|f| same_failure(&f.kind, &kind));
+        if !replays || final_run.failure.is_none() {
+            final_run = self.run_choices(&initial, tail);
+            shrunk_schedule = Schedule::from_decisions(&decisions);
+        }
+        let failure = final_run.failure.unwrap_or_else(|| original.clone());
+        let determinism = match self.replay_differs(&decisions, Some(&kind)) {
+            None => Determinism::Confirmed,
+            Some(d) => Determinism::Differs(d),
+        };
+        Box::new(Found {
+            failure,
+            original: Failure {
+                scheduler: strategy.clone(),
+                ..original
+            },
+            strategy,
+            index,
+            schedules_run,
+            seed,
+            seed_replays,
+            schedule: Schedule::from_decisions(&decisions),
+            shrunk: shrunk_schedule,
+            shrink_runs: shrunk.runs,
+            determinism,
+            test_command: test_command(),
+        })
+    }
+}
+
+/// The first difference between two event sequences, as two lines.
+fn first_difference(a: &[Event], b: &[Event]) -> Option<String> {
+    let n = a.len().min(b.len());
+    for i in 0..n {
+        if a[i] != b[i] {
+            return Some(format!(
+                "event {i} differs:\n  first run:  {}\n  second run: {}",
+                a[i], b[i]
+            ));
+        }
+    }
+    if a.len() != b.len() {
+        let (longer, which) = if a.len() > b.len() {
+            (a, "first")
+        } else {
+            (b, "second")
+        };
+        return Some(format!(
+            "the {which} run went on after event {n}: {}",
+            longer[n]
+        ));
+    }
+    None
+}

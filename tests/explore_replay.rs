@@ -1,0 +1,262 @@
+//! Exploration end to end: find a failure, report it, shrink it, and replay it from the seed and
+//! from the schedule string — in process and through the printed `DETSIM_*` line in a child
+//! process.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use detsim::explore::{Determinism, Schedule, Strategy};
+use detsim::{Builder, FailureKind, spawn, yield_now};
+
+/// Three tasks increment a counter with read – yield – write: a lost update.
+async fn lost_update() {
+    let n = Rc::new(Cell::new(0));
+    let hs: Vec<_> = (0..3)
+        .map(|i| {
+            let n = n.clone();
+            detsim::task::Builder::new()
+                .name(format!("incr {i}"))
+                .spawn(async move {
+                    for _ in 0..2 {
+                        let v = n.get();
+                        yield_now().await;
+                        n.set(v + 1);
+                    }
+                })
+        })
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+    assert_eq!(n.get(), 6, "lost update");
+}
+
+fn explore() -> Box<detsim::explore::Found> {
+    Builder::new()
+        .ignore_env()
+        .strategy(Strategy::Random)
+        .explore(lost_update)
+        .unwrap_err()
+}
+
+#[test]
+fn finds_reports_and_shrinks_a_lost_update() {
+    let found = explore();
+    let report = found.to_string();
+    let first = report.lines().next().unwrap();
+    assert!(
+        first.starts_with("detsim found a failure: panic in task 0 \"main\""),
+        "{report}"
+    );
+    assert!(first.ends_with("lost update"), "{report}");
+    assert!(report.contains("strategy: Random, schedule #"), "{report}");
+    assert!(report.contains(&format!("DETSIM_SEED={} cargo test --test explore_replay -- --exact finds_reports_and_shrinks_a_lost_update", found.seed)), "{report}");
+    assert!(
+        report.contains(&format!("DETSIM_SCHEDULE={} cargo test", found.shrunk)),
+        "{report}"
+    );
+    assert!(
+        report.contains("replayed twice with identical events"),
+        "{report}"
+    );
+    assert_eq!(found.determinism, Determinism::Confirmed);
+    // Shrinking made it no larger, and the minimal lost update needs a single switch away from
+    // FIFO in this program: FIFO order itself interleaves the read–yield–write of all three.
+    assert!(found.shrunk.len() <= found.schedule.len());
+    assert!(found.failure.decisions.len() <= found.original.decisions.len());
+    // The trace tail of the shrunk run is in the report.
+    assert!(!found.failure.events.is_empty());
+}
+
+#[test]
+fn fifo_alone_finds_this_lost_update_with_an_empty_schedule() {
+    // asyncio's own order already loses updates here: the shrunk schedule is empty.
+    let found = explore();
+    assert!(found.shrunk.is_empty(), "{}", found.shrunk);
+}
+
+#[test]
+fn replays_from_seed_and_from_schedule() {
+    let found = explore();
+    let by_seed = Builder::new()
+        .ignore_env()
+        .strategy(Strategy::Random)
+        .replay_seed(found.seed)
+        .explore(lost_update)
+        .unwrap_err();
+    assert_eq!(by_seed.original.decisions, found.original.decisions);
+    let by_schedule = Builder::new()
+        .ignore_env()
+        .replay_schedule(found.shrunk.clone())
+        .explore(lost_update)
+        .unwrap_err();
+    assert!(matches!(
+        by_schedule.original.kind,
+        FailureKind::Panic { .. }
+    ));
+    // A schedule string survives a round trip through text.
+    let text = found.schedule.to_string();
+    assert_eq!(text.parse::<Schedule>().unwrap(), found.schedule);
+}
+
+#[test]
+fn a_passing_program_reports_a_summary() {
+    let summary = Builder::new()
+        .ignore_env()
+        .schedules(300)
+        .explore(|| async {
+            let n = Rc::new(Cell::new(0));
+            let hs: Vec<_> = (0..3)
+                .map(|_| {
+                    let n = n.clone();
+                    spawn(async move {
+                        n.set(n.get() + 1);
+                        yield_now().await;
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+            assert_eq!(n.get(), 3);
+        })
+        .unwrap();
+    assert_eq!(summary.schedules, 300);
+    assert_eq!(
+        summary.to_string(),
+        "300 schedules of Random explored, no failure"
+    );
+}
+
+/// The child side of `printed_replay_line_works_in_a_child_process`: explores only when the
+/// parent asks (it fails by design).
+#[test]
+fn child_lost_update() {
+    if std::env::var("DETSIM_TEST_CHILD").is_err() {
+        return;
+    }
+    detsim::check(lost_update);
+}
+
+#[test]
+fn printed_replay_line_works_in_a_child_process() {
+    let found = explore();
+    for (var, value) in [
+        ("DETSIM_SCHEDULE", found.shrunk.to_string()),
+        ("DETSIM_SEED", found.seed.to_string()),
+    ] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_lost_update", "--nocapture"])
+            .env("DETSIM_TEST_CHILD", "1")
+            .env("DETSIM_STRATEGY", "random")
+            .env(var, &value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var} replay passed:\n{stderr}");
+        assert!(stderr.contains("lost update"), "{var}:\n{stderr}");
+        assert!(
+            stderr.contains("--exact child_lost_update"),
+            "{var}:\n{stderr}"
+        );
+    }
+    // A malformed variable is a clear error naming it.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_lost_update", "--nocapture"])
+        .env("DETSIM_TEST_CHILD", "1")
+        .env("DETSIM_SCHEDULE", "ds1.corrupted")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DETSIM_SCHEDULE=\"ds1.corrupted\" is not valid"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn jobs_find_the_same_failure_as_one_thread() {
+    let program = || async {
+        let n = Rc::new(Cell::new(0));
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let n = n.clone();
+                spawn(async move {
+                    let v = n.get();
+                    if detsim::random_below(4) == 0 {
+                        yield_now().await;
+                    }
+                    n.set(v + 1);
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        assert_eq!(n.get(), 4);
+    };
+    let one = Builder::new()
+        .ignore_env()
+        .strategy(Strategy::Random)
+        .explore(program)
+        .unwrap_err();
+    for jobs in [2, 3] {
+        let many = Builder::new()
+            .ignore_env()
+            .strategy(Strategy::Random)
+            .jobs(jobs)
+            .explore(program)
+            .unwrap_err();
+        assert_eq!(many.index, one.index, "jobs={jobs}");
+        assert_eq!(many.seed, one.seed);
+        assert_eq!(many.schedules_run, one.schedules_run);
+        assert_eq!(many.shrunk, one.shrunk);
+    }
+}
+
+#[test]
+fn shards_partition_the_schedules() {
+    let ran = |shard: Option<(u64, u64)>| {
+        let count = std::sync::atomic::AtomicU64::new(0);
+        let mut b = Builder::new().ignore_env().schedules(100);
+        if let Some((k, n)) = shard {
+            b = b.shard(k, n);
+        }
+        let s = b
+            .explore(|| {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                async {}
+            })
+            .unwrap();
+        assert_eq!(s.schedules, count.into_inner());
+        s.schedules
+    };
+    assert_eq!(ran(None), 100);
+    assert_eq!(
+        ran(Some((1, 3))) + ran(Some((2, 3))) + ran(Some((3, 3))),
+        100
+    );
+}
+
+#[test]
+fn nondeterminism_is_detected_with_the_first_difference() {
+    // The program reads a process-global counter: each run differs.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let found = Builder::new()
+        .ignore_env()
+        .check_determinism(true)
+        .explore(|| async {
+            let k = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            for _ in 0..(k % 2) {
+                yield_now().await;
+            }
+        })
+        .unwrap_err();
+    assert!(matches!(
+        found.failure.kind,
+        FailureKind::Nondeterminism { .. }
+    ));
+    let report = found.to_string();
+    assert!(report.contains("event"), "{report}");
+    assert!(report.contains("NOT deterministic"), "{report}");
+}
