@@ -24,6 +24,7 @@ pub(crate) fn install_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if IN_USER_CODE.with(|c| c.get()) {
+                // The innermost user-code frame catches this panic and takes the location.
                 let loc = info
                     .location()
                     .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
@@ -51,7 +52,8 @@ impl Caught {
 /// Runs user code, catching a panic.
 pub(crate) fn catch_user<R>(f: impl FnOnce() -> R) -> Result<R, Caught> {
     let outer = IN_USER_CODE.with(|c| c.replace(true));
-    LAST_LOCATION.with(|l| *l.borrow_mut() = None);
+    // LAST_LOCATION is empty here: every panic the hook records in user code is caught below and
+    // its location taken.
     let r = catch_unwind(AssertUnwindSafe(f));
     IN_USER_CODE.with(|c| c.set(outer));
     r.map_err(|payload| {
