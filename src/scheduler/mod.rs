@@ -25,13 +25,21 @@
 //!   [`FailureKind::Scheduler`](crate::FailureKind::Scheduler) failure; it never panics inside the
 //!   runtime.
 
+mod dfs;
 mod fifo;
+mod pct;
+mod portfolio;
 mod random;
 mod replay;
+mod urw;
 
+pub use dfs::{BoundKind, Dfs};
 pub use fifo::Fifo;
+pub use pct::Pct;
+pub use portfolio::Portfolio;
 pub use random::Random;
 pub use replay::Replay;
+pub use urw::Urw;
 
 use std::fmt;
 
