@@ -24,7 +24,10 @@ use crate::task::TaskId;
 /// steps *uniformly* (the 1-step task runs last with probability 1/21) when the counts are exact.
 ///
 /// The counts are estimates learnt from earlier runs: a task's own count is the largest number of
-/// task choices it won in any earlier run, and its *event count* adds the event counts of the
+/// steps attributed to it in any earlier run — the task choices it won, plus the steps that ran
+/// without a choice (one runnable task) just before a choice whose
+/// [`previous`](super::TaskChoice::previous) it was; steps after a run's last choice are not
+/// seen — and its *event count* adds the event counts of the
 /// tasks it spawns (a child is attributed to the task that ran just before the child was first
 /// seen runnable). When a child appears, its event count moves from the parent to the child. The
 /// first run, with no estimates, is a uniform random walk. A task's count never drops below 1
@@ -69,6 +72,10 @@ pub struct Urw {
     remaining: Vec<Option<u64>>,
     /// Parents inferred in this run.
     run_parent: Vec<Option<TaskId>>,
+    /// Per task id, this run: steps attributed to it (choices won plus unchosen steps it ran).
+    run_steps: Vec<u64>,
+    /// The step of the latest task choice in this run.
+    last_step: u64,
 }
 
 impl Urw {
@@ -81,6 +88,8 @@ impl Urw {
             events: Vec::new(),
             remaining: Vec::new(),
             run_parent: Vec::new(),
+            run_steps: Vec::new(),
+            last_step: 0,
         }
     }
 
@@ -104,6 +113,14 @@ impl Urw {
                 self.events[p] = self.events[p].saturating_add(add);
             }
         }
+    }
+
+    fn add_steps(&mut self, t: TaskId, n: u64) {
+        let i = t.as_u32() as usize;
+        if self.run_steps.len() <= i {
+            self.run_steps.resize(i + 1, 0);
+        }
+        self.run_steps[i] += n;
     }
 
     /// Registers `t` the first time this run sees it; returns its slot.
@@ -143,10 +160,19 @@ impl Scheduler for Urw {
         self.rng = chacha_from_seed(seed);
         self.remaining.clear();
         self.run_parent.clear();
+        self.run_steps.clear();
+        self.last_step = 0;
         self.recompute_events();
     }
 
     fn choose_task(&mut self, choice: &TaskChoice<'_>) -> Result<usize, ScheduleError> {
+        // Steps since the previous choice ran without one (a single runnable task): count them for
+        // the task that ran just before this choice, usually the one that kept running alone.
+        let gap = choice.step.saturating_sub(self.last_step + 1);
+        if let (Some(p), true) = (choice.previous, self.last_step > 0) {
+            self.add_steps(p, gap);
+        }
+        self.last_step = choice.step;
         let mut total: u64 = 0;
         let mut weights = Vec::with_capacity(choice.runnable.len());
         for t in choice.runnable {
@@ -164,6 +190,7 @@ impl Scheduler for Urw {
             }
             r -= w;
         }
+        self.add_steps(choice.runnable[pick], 1);
         let slot = choice.runnable[pick].as_u32() as usize;
         if let Some(rem) = self.remaining[slot].as_mut() {
             *rem = rem.saturating_sub(1).max(1);
@@ -176,6 +203,7 @@ impl Scheduler for Urw {
     }
 
     fn end_run(&mut self, decisions: &[Decision], _failed: bool) {
+        // The choices each task won (from the log), or more if it was also seen running alone.
         let mut won: Vec<u64> = Vec::new();
         for d in decisions {
             if let Decision::Task { task, .. } = d {
@@ -185,6 +213,12 @@ impl Scheduler for Urw {
                 }
                 won[i] += 1;
             }
+        }
+        if won.len() < self.run_steps.len() {
+            won.resize(self.run_steps.len(), 0);
+        }
+        for (w, s) in won.iter_mut().zip(&self.run_steps) {
+            *w = (*w).max(*s);
         }
         if self.own.len() < won.len() {
             self.own.resize(won.len(), 0);
