@@ -11,6 +11,19 @@
 //! exhaustive search, proptest and fuzzing are all producers or consumers of that log; none of them
 //! needs anything from the runtime beyond this trait.
 //!
+//! # Strategies
+//!
+//! * [`Fifo`]: asyncio's order. [`Replay`]: a recorded decision log.
+//! * [`Random`]: uniform among the runnable tasks at every choice.
+//! * [`Pct`]: random priorities with `depth − 1` change points (probabilistic guarantees for bugs
+//!   of small depth).
+//! * [`Urw`]: a random walk weighted by estimated remaining steps (near-uniform interleavings).
+//! * [`Dfs`]: every schedule within a preemption or delay bound, exactly once.
+//! * [`Portfolio`]: the default mix — the seed picks Random, Pct of depth 2 or 3, or Urw.
+//!
+//! The learning strategies (Pct without a pinned step estimate, Urw, Dfs) carry state from one
+//! run to the next: their decisions depend on the seed *and* the runs this value made before.
+//!
 //! # Invariants
 //!
 //! * The runnable slice handed to [`Scheduler::choose_task`] is in **ready-queue order**: index 0 is
@@ -26,14 +39,22 @@
 //!   runtime.
 
 mod choices;
+mod dfs;
 mod fifo;
+mod pct;
+mod portfolio;
 mod random;
 mod replay;
+mod urw;
 
 pub use choices::Choices;
+pub use dfs::{BoundKind, Dfs};
 pub use fifo::Fifo;
+pub use pct::Pct;
+pub use portfolio::Portfolio;
 pub use random::Random;
 pub use replay::Replay;
+pub use urw::Urw;
 
 use std::fmt;
 

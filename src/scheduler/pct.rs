@@ -1,0 +1,298 @@
+//! `Pct`: probabilistic concurrency testing (random priorities plus a few priority change points).
+//!
+//! # Invariants
+//!
+//! * A run's choices depend only on the run's seed, the configured depth and the step estimate
+//!   `k`. `k` is either pinned ([`Pct::with_steps`]) or the largest number of task choices any
+//!   earlier run of this value made, so without a pin a seed's schedule also depends on the runs
+//!   that came before it in the same exploration (its *history*). Same seed + same history = same
+//!   schedule.
+//! * Priorities are compared as `(band, key, task id)`; nothing depends on addresses, hash order
+//!   or the wall clock.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::Rng;
+
+use super::{Decision, ScheduleError, Scheduler, TaskChoice, chacha_from_seed, index_below};
+use crate::task::TaskId;
+
+/// The step estimate used before any run has finished (when `k` is not pinned).
+const DEFAULT_STEPS: u64 = 32;
+
+/// PCT, the randomized priority scheduler of Burckhardt, Kothari, Musuvathi and Nagarakatte,
+/// ["A randomized scheduler with probabilistic guarantees of finding bugs"][pct] (ASPLOS 2010).
+///
+/// Every task gets a random priority the first time the scheduler sees it runnable (a uniformly
+/// random key, so the tasks seen so far are in uniformly random priority order, however many
+/// appear later). `depth − 1` *change points* are drawn uniformly among the first `k` task
+/// choices of the run; at the `i`-th one the task about to run drops to priority `depth − i`,
+/// below every task that was never lowered. At every choice the highest-priority runnable task
+/// runs.
+///
+/// A bug of *depth* `d` (one that needs `d` ordering constraints to hold, for example "B runs
+/// between A's read and A's write" is depth 2) is found by a single run with probability at least
+/// `1 / (n · k^(d−1))` for `n` tasks and `k` steps, independently of how long the program is
+/// in between.
+///
+/// # The step estimate `k`
+///
+/// `k` counts task choices (the steps with two or more runnable tasks, which are the decisions the
+/// log records). Unless pinned with [`Pct::with_steps`], `k` is the largest number of task
+/// choices an earlier run of this scheduler value made (32 before the first run ends). So the
+/// schedule of a seed depends on the runs before it in the same exploration; to make a seed replay
+/// on its own, pin `k` — or replay the failing run's decision log with
+/// [`Replay`](super::Replay), which needs nothing from PCT.
+///
+/// # Finds well / badly
+///
+/// * Well: ordering bugs that need a few specific constraints in a long run — a task that must
+///   run completely before (or after) all others (depth 1), a switch at one particular yield
+///   (depth 2: lost updates, check-then-act across an `await`), two such switches (depth 3).
+///   The guarantee does not weaken with the number of unimportant steps in between.
+/// * Badly: bugs that need many switches (depth > 3 or so), and programs where a yielding task
+///   is waiting for another to make progress (`while !flag { yield_now().await }`): the spinner
+///   keeps the highest priority until a change point lowers it, so such a run may spin until the
+///   step limit. Random values for user code are plain ChaCha8 draws; PCT gives them no special
+///   treatment.
+///
+/// [pct]: https://www.microsoft.com/en-us/research/publication/a-randomized-scheduler-with-probabilistic-guarantees-of-finding-bugs/
+///
+/// ```
+/// use detsim::{Builder, scheduler::Pct};
+/// use std::{cell::Cell, rc::Rc};
+///
+/// // A lost update: read, yield, write back, in two tasks without a lock.
+/// let lost_update = |seed| Builder::new().seed(seed).scheduler(Pct::new(2).with_steps(8)).run(async {
+///     let n = Rc::new(Cell::new(0));
+///     let hs: Vec<_> = (0..2).map(|_| {
+///         let n = n.clone();
+///         detsim::spawn(async move {
+///             let v = n.get();
+///             detsim::yield_now().await;
+///             n.set(v + 1);
+///         })
+///     }).collect();
+///     for h in hs { h.await.unwrap(); }
+///     n.get()
+/// }).unwrap();
+/// assert!((0..50).any(|seed| lost_update(seed) == 1)); // some seed loses an update
+/// assert_eq!(lost_update(3), lost_update(3)); // with k pinned, a seed replays alone
+/// ```
+#[derive(Debug)]
+pub struct Pct {
+    depth: u32,
+    pinned_steps: Option<u64>,
+    max_seen: Option<u64>,
+    rng: ChaCha8Rng,
+    /// Per task id: `(band, key)`; band 1 is "never lowered", band 0 "lowered at a change point".
+    prio: Vec<Option<(u8, u64)>>,
+    /// `(choice number, lowered priority)`, sorted by choice number.
+    change_points: Vec<(u64, u64)>,
+    next_change: usize,
+    choices: u64,
+}
+
+impl Pct {
+    /// PCT looking for bugs of depth `depth` (≥ 1): `depth − 1` priority change points per run.
+    ///
+    /// # Panics
+    ///
+    /// If `depth` is 0.
+    pub fn new(depth: u32) -> Self {
+        assert!(
+            depth >= 1,
+            "Pct::new(0): the depth is the number of ordering constraints a bug needs; use 1 or more \
+             (2 or 3 find most bugs)"
+        );
+        Pct {
+            depth,
+            pinned_steps: None,
+            max_seen: None,
+            rng: chacha_from_seed(0),
+            prio: Vec::new(),
+            change_points: Vec::new(),
+            next_change: 0,
+            choices: 0,
+        }
+    }
+
+    /// Pins the step estimate `k` (task choices per run) instead of learning it from earlier runs,
+    /// so that a seed's schedule depends on the seed alone.
+    ///
+    /// # Panics
+    ///
+    /// If `k` is 0.
+    pub fn with_steps(mut self, k: u64) -> Self {
+        assert!(k > 0, "Pct::with_steps(0): k must be at least 1");
+        self.pinned_steps = Some(k);
+        self
+    }
+
+    /// The depth.
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// The step estimate `k` the next run will use.
+    pub fn steps_estimate(&self) -> u64 {
+        self.pinned_steps
+            .or(self.max_seen.filter(|k| *k > 0))
+            .unwrap_or(DEFAULT_STEPS)
+    }
+
+    fn priority(&mut self, t: TaskId) -> (u8, u64) {
+        let i = t.as_u32() as usize;
+        if self.prio.len() <= i {
+            self.prio.resize(i + 1, None);
+        }
+        match self.prio[i] {
+            Some(p) => p,
+            None => {
+                let p = (1, self.rng.next_u64());
+                self.prio[i] = Some(p);
+                p
+            }
+        }
+    }
+
+    /// Index of the highest-priority runnable task (ties, which need equal 64-bit keys, go to the
+    /// lower task id).
+    fn top(&mut self, runnable: &[TaskId]) -> usize {
+        let mut best = 0;
+        let mut best_key = (0u8, 0u64, std::cmp::Reverse(TaskId::from_u32(u32::MAX)));
+        for (i, t) in runnable.iter().enumerate() {
+            let (band, key) = self.priority(*t);
+            let k = (band, key, std::cmp::Reverse(*t));
+            if i == 0 || k > best_key {
+                best = i;
+                best_key = k;
+            }
+        }
+        best
+    }
+}
+
+impl Scheduler for Pct {
+    fn name(&self) -> String {
+        format!("Pct {{ depth: {} }}", self.depth)
+    }
+
+    fn begin_run(&mut self, seed: u64) {
+        self.rng = chacha_from_seed(seed);
+        self.prio.clear();
+        self.choices = 0;
+        self.next_change = 0;
+        let k = self.steps_estimate();
+        let want = u64::from(self.depth - 1);
+        let mut points: Vec<u64> = Vec::new();
+        if want >= k {
+            points.extend(1..=k);
+        } else {
+            while (points.len() as u64) < want {
+                let p = 1 + index_below(self.rng.next_u64(), k);
+                if !points.contains(&p) {
+                    points.push(p);
+                }
+            }
+        }
+        // The i-th change point drawn (i = 1, 2, ...) lowers to priority depth − i.
+        self.change_points = points
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p, u64::from(self.depth) - 1 - i as u64))
+            .collect();
+        self.change_points.sort_unstable();
+    }
+
+    fn choose_task(&mut self, choice: &TaskChoice<'_>) -> Result<usize, ScheduleError> {
+        self.choices += 1;
+        // Tasks seen for the first time get their priority in ready-queue order.
+        for t in choice.runnable {
+            self.priority(*t);
+        }
+        let mut i = self.top(choice.runnable);
+        if let Some(&(at, low)) = self.change_points.get(self.next_change) {
+            if at == self.choices {
+                self.next_change += 1;
+                let t = choice.runnable[i];
+                self.prio[t.as_u32() as usize] = Some((0, low));
+                i = self.top(choice.runnable);
+            }
+        }
+        Ok(i)
+    }
+
+    fn next_u64(&mut self) -> Result<u64, ScheduleError> {
+        Ok(self.rng.next_u64())
+    }
+
+    fn end_run(&mut self, decisions: &[Decision], _failed: bool) {
+        let k = decisions
+            .iter()
+            .filter(|d| matches!(d, Decision::Task { .. }))
+            .count() as u64;
+        self.max_seen = Some(self.max_seen.map_or(k, |m| m.max(k)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[u32]) -> Vec<TaskId> {
+        v.iter().map(|i| TaskId::from_u32(*i)).collect()
+    }
+
+    fn choose(p: &mut Pct, runnable: &[TaskId], step: u64) -> usize {
+        p.choose_task(&TaskChoice {
+            runnable,
+            step,
+            previous: None,
+            now: crate::time::Instant::ZERO,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn depth_one_always_runs_the_same_top_task() {
+        let mut p = Pct::new(1).with_steps(10);
+        p.begin_run(5);
+        let r = ids(&[1, 2, 3]);
+        let first = choose(&mut p, &r, 1);
+        for s in 2..20 {
+            assert_eq!(choose(&mut p, &r, s), first);
+        }
+    }
+
+    #[test]
+    fn change_point_lowers_the_running_task() {
+        // depth 2 with k = 1: the only change point is the first choice.
+        let mut p = Pct::new(2).with_steps(1);
+        let r = ids(&[1, 2]);
+        let mut q = Pct::new(1).with_steps(1);
+        for seed in 0..20 {
+            p.begin_run(seed);
+            q.begin_run(seed);
+            // Same stream for the task keys: depth 1 shows who would have run.
+            let unlowered = choose(&mut q, &r, 1);
+            assert_eq!(choose(&mut p, &r, 1), 1 - unlowered);
+            assert_eq!(choose(&mut p, &r, 2), 1 - unlowered);
+        }
+    }
+
+    #[test]
+    fn learns_k_from_the_longest_run() {
+        let mut p = Pct::new(3);
+        assert_eq!(p.steps_estimate(), DEFAULT_STEPS);
+        let d = |n| Decision::Task {
+            task: TaskId::from_u32(n),
+            index: 0,
+            runnable: 2,
+        };
+        p.end_run(&[d(1), Decision::Random(3), d(2)], false);
+        assert_eq!(p.steps_estimate(), 2);
+        p.end_run(&[d(1)], false);
+        assert_eq!(p.steps_estimate(), 2);
+        assert_eq!(Pct::new(3).with_steps(7).steps_estimate(), 7);
+    }
+}
