@@ -313,11 +313,15 @@ pub struct Summary {
     pub strategy: String,
     /// Whether the strategy covered its whole space (an exhaustive search that completed).
     pub exhausted: bool,
+    /// What the strategy says it covered (an exhaustive search names its bound and counts).
+    pub coverage: Option<String>,
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.exhausted {
+        if let Some(c) = &self.coverage {
+            f.write_str(c)
+        } else if self.exhausted {
             write!(
                 f,
                 "all {} schedules of {} explored, no failure",
@@ -371,6 +375,9 @@ pub struct Found {
     pub determinism: Determinism,
     /// How to run the test again (`cargo test …`), as far as the harness tells.
     pub test_command: String,
+    /// Where the exploration found it: `schedule #12`, `warm-up run 2 of 4`, `DETSIM_SEED`,
+    /// `DETSIM_SCHEDULE`.
+    pub found_in: String,
 }
 
 fn away_from_fifo(d: &[Decision]) -> usize {
@@ -386,14 +393,11 @@ impl fmt::Display for Found {
             "detsim found a failure: {}",
             summary_line(&self.original.kind)
         )?;
-        match self.index {
-            Some(i) => writeln!(
-                f,
-                "  strategy: {}, schedule #{i}, after {} schedules",
-                self.strategy, self.schedules_run
-            )?,
-            None => writeln!(f, "  strategy: {} (replayed)", self.strategy)?,
-        }
+        writeln!(
+            f,
+            "  strategy: {}, {}, after {} runs",
+            self.strategy, self.found_in, self.schedules_run
+        )?;
         writeln!(f, "  seed: {}", self.seed)?;
         writeln!(
             f,
@@ -477,6 +481,10 @@ pub(crate) fn same_failure(a: &FailureKind, b: &FailureKind) -> bool {
         _ => std::mem::discriminant(a) == std::mem::discriminant(b),
     }
 }
+
+/// Warm-up runs (seeds `0..WARM_UP`) that a learning strategy makes before its schedules are
+/// forked from it; 4 gives each member of the default portfolio one run.
+pub const WARM_UP: u64 = 4;
 
 /// The seed of schedule `index` under `base`: SplitMix64 of both, so that neighbouring base seeds
 /// give unrelated campaigns.
@@ -570,17 +578,45 @@ where
         self.settings.strategy.as_ref()
     }
 
-    /// The scheduler for a sequential exploration: the named strategy, else the builder's
+    /// The strategy's name for a summary: the named strategy, else the scheduler's own name.
+    fn strategy_name(&self, sched: &dyn Scheduler) -> String {
+        match self.strategy() {
+            Some(s) => s.to_string(),
+            None if self.custom.borrow().is_none() => Strategy::default().to_string(),
+            None => sched.name(),
+        }
+    }
+
+    /// The scheduler the exploration starts from: the named strategy, else the builder's
     /// scheduler instance, else the default strategy.
-    fn sequential_scheduler(&self) -> (Box<dyn Scheduler>, bool) {
+    fn base_scheduler(&self) -> Box<dyn Scheduler> {
         if let Some(s) = self.strategy() {
-            return (s.build(), s.seed_replays());
+            return s.build();
         }
         if let Some(s) = self.custom.borrow_mut().take() {
-            return (s, false);
+            return s;
         }
-        let s = Strategy::default();
-        (s.build(), s.seed_replays())
+        Strategy::default().build()
+    }
+
+    /// Warms a forkable scheduler up with [`WARM_UP`] runs (seeds `0..WARM_UP`), so that every
+    /// schedule forked from it starts from the same learned state. A warm-up failure is a failure
+    /// like any other.
+    fn warm_up(&self, mut template: Box<dyn Scheduler>) -> Result<Box<dyn Scheduler>, Box<Found>> {
+        if !template.learns() {
+            return Ok(template);
+        }
+        for seed in 0..WARM_UP {
+            let (ran, t) = self.run_with(template, seed, None);
+            template = t;
+            if let Some(f) = ran.failure {
+                let name = template.name();
+                let mut found = self.found(f, ran.decisions, name, None, seed + 1, seed, true);
+                found.found_in = format!("warm-up run {} of {WARM_UP}", seed + 1);
+                return Err(found);
+            }
+        }
+        Ok(template)
     }
 
     fn run_with(
@@ -617,49 +653,47 @@ where
         let start = std::time::Instant::now();
         let budget = self.settings.time_budget;
         let over_budget = move || budget.is_some_and(|b| start.elapsed() >= b);
-        let history_free = self.strategy().is_some_and(|s| s.seed_replays());
-        let jobs = self.settings.jobs;
+        let first = self.base_scheduler();
+        if first.fork().is_none() {
+            // An exhaustive search (or a custom scheduler that cannot be copied): one instance,
+            // one thread, schedules in order.
+            return self.run_stateful(first, only_seed, &over_budget);
+        }
+        let template = self.warm_up(first)?;
         if let Some(seed) = only_seed {
-            let (mut sched, seed_replays) = self.sequential_scheduler();
+            let sched = template.fork().expect("forkable");
+            let (ran, sched) = self.run_with(sched, seed, None);
             let name = sched.name();
-            let (ran, s) = self.run_with(sched, seed, None);
-            sched = s;
-            drop(sched);
             return match ran.failure {
-                Some(f) => Err(self.found(f, ran.decisions, name, None, 1, seed, seed_replays)),
+                Some(f) => {
+                    let mut found = self.found(f, ran.decisions, name, None, 1, seed, true);
+                    found.found_in = "the schedule of DETSIM_SEED".into();
+                    Err(found)
+                }
                 None => Ok(Summary {
                     schedules: 1,
                     strategy: name,
                     exhausted: false,
+                    coverage: None,
                 }),
             };
         }
         let indices = self.indices();
-        if jobs > 1 && history_free && indices.len() > 1 {
-            return self.run_parallel(&indices, jobs, &over_budget);
+        if self.settings.jobs > 1 && indices.len() > 1 {
+            drop(template);
+            return self.run_parallel(&indices, self.settings.jobs, &over_budget);
         }
-        let (mut sched, seed_replays) = self.sequential_scheduler();
         let mut ran_count = 0u64;
-        let mut name = sched.name();
         for &i in &indices {
-            if over_budget() || sched.exhausted() {
+            if over_budget() {
                 break;
             }
             let seed = schedule_seed(base, i);
-            let (ran, s) = self.run_with(sched, seed, None);
-            sched = s;
+            let (ran, sched) = self.run_with(template.fork().expect("forkable"), seed, None);
             ran_count += 1;
-            name = sched.name();
+            let name = sched.name();
             if let Some(f) = ran.failure {
-                return Err(self.found(
-                    f,
-                    ran.decisions,
-                    name,
-                    Some(i),
-                    ran_count,
-                    seed,
-                    seed_replays,
-                ));
+                return Err(self.found(f, ran.decisions, name, Some(i), ran_count, seed, true));
             }
             if self.settings.check_determinism {
                 if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
@@ -669,8 +703,50 @@ where
         }
         Ok(Summary {
             schedules: ran_count,
-            strategy: name,
+            strategy: self.strategy_name(&*template),
+            exhausted: false,
+            coverage: None,
+        })
+    }
+
+    /// Runs a scheduler that learns across runs in a way a copy cannot capture (an exhaustive
+    /// search): one instance, in order, until the budget is spent or it is exhausted.
+    fn run_stateful(
+        &self,
+        mut sched: Box<dyn Scheduler>,
+        only_seed: Option<u64>,
+        over_budget: &dyn Fn() -> bool,
+    ) -> Result<Summary, Box<Found>> {
+        let base = self.config.seed;
+        let indices = match only_seed {
+            Some(_) => vec![0],
+            None => self.indices(),
+        };
+        let mut ran_count = 0u64;
+        for &i in &indices {
+            if over_budget() || sched.exhausted() {
+                break;
+            }
+            let seed = only_seed.unwrap_or_else(|| schedule_seed(base, i));
+            let (ran, s) = self.run_with(sched, seed, None);
+            sched = s;
+            ran_count += 1;
+            let name = sched.name();
+            if let Some(f) = ran.failure {
+                let index = only_seed.is_none().then_some(i);
+                return Err(self.found(f, ran.decisions, name, index, ran_count, seed, false));
+            }
+            if self.settings.check_determinism {
+                if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
+                    return Err(found);
+                }
+            }
+        }
+        Ok(Summary {
+            schedules: ran_count,
+            strategy: sched.name(),
             exhausted: sched.exhausted(),
+            coverage: sched.coverage(),
         })
     }
 
@@ -680,31 +756,39 @@ where
         jobs: usize,
         over_budget: &(dyn Fn() -> bool + Sync),
     ) -> Result<Summary, Box<Found>> {
-        let strategy = self
-            .strategy()
-            .expect("parallel runs need a named strategy");
+        let strategy = self.strategy().cloned().unwrap_or_default();
         let base = self.config.seed;
         let next = AtomicU64::new(0);
         let lowest_fail = AtomicU64::new(u64::MAX);
         let stop = AtomicBool::new(false);
         let ran_below: Mutex<u64> = Mutex::new(0);
-        let failure: Mutex<Option<(u64, Vec<Decision>, Failure)>> = Mutex::new(None);
+        // The lowest failing schedule so far: (index, decisions, failure, scheduler name).
+        type Lowest = Option<(u64, Vec<Decision>, Failure, String)>;
+        let failure: Mutex<Lowest> = Mutex::new(None);
         let config = self.config.clone();
         let make = self.make;
         std::thread::scope(|scope| {
             for j in 0..jobs.min(indices.len()) {
-                let (next, lowest_fail, stop, failure, ran_below, config) = (
+                let (next, lowest_fail, stop, failure, ran_below, config, strategy) = (
                     &next,
                     &lowest_fail,
                     &stop,
                     &failure,
                     &ran_below,
                     config.clone(),
+                    strategy.clone(),
                 );
                 std::thread::Builder::new()
                     .name(format!("detsim-job-{j}"))
                     .spawn_scoped(scope, move || {
-                        let mut sched = strategy.build();
+                        // Each thread warms its own copy: the same runs, so the same state.
+                        let mut template = strategy.build();
+                        let warm = if template.learns() { WARM_UP } else { 0 };
+                        for seed in 0..warm {
+                            let mut c = config.clone();
+                            c.seed = seed;
+                            template = run_once(c, template, make()).1;
+                        }
                         loop {
                             let k = next.fetch_add(1, Ordering::Relaxed) as usize;
                             if k >= indices.len() || stop.load(Ordering::Relaxed) {
@@ -720,14 +804,14 @@ where
                             }
                             let mut c = config.clone();
                             c.seed = schedule_seed(base, i);
-                            let (out, s) = run_once(c, sched, make());
-                            sched = s;
+                            let sched = template.fork().expect("forkable");
+                            let (out, sched) = run_once(c, sched, make());
                             *ran_below.lock().unwrap() += 1;
                             if let Err(f) = out.output {
                                 lowest_fail.fetch_min(i, Ordering::Relaxed);
                                 let mut slot = failure.lock().unwrap();
-                                if slot.as_ref().is_none_or(|(j, _, _)| i < *j) {
-                                    *slot = Some((i, out.decisions, f));
+                                if slot.as_ref().is_none_or(|(j, ..)| i < *j) {
+                                    *slot = Some((i, out.decisions, f, sched.name()));
                                 }
                             }
                         }
@@ -735,9 +819,8 @@ where
                     .expect("spawning a detsim job thread");
             }
         });
-        let name = strategy.build().name();
         match failure.into_inner().unwrap() {
-            Some((i, decisions, f)) => {
+            Some((i, decisions, f, name)) => {
                 // Count the schedules a sequential run would have run: those up to the failure.
                 let position = indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1;
                 let seed = schedule_seed(base, i);
@@ -745,8 +828,9 @@ where
             }
             None => Ok(Summary {
                 schedules: *ran_below.lock().unwrap(),
-                strategy: name,
+                strategy: strategy.to_string(),
                 exhausted: false,
+                coverage: None,
             }),
         }
     }
@@ -768,6 +852,7 @@ where
                 schedules: 1,
                 strategy: "replay of DETSIM_SCHEDULE".into(),
                 exhausted: false,
+                coverage: None,
             }),
         }
     }
@@ -841,12 +926,13 @@ where
             index: Some(index),
             schedules_run: count,
             seed,
-            seed_replays: self.strategy().is_some_and(|s| s.seed_replays()),
+            seed_replays: self.strategy().is_none_or(|s| s.build().fork().is_some()),
             schedule: schedule.clone(),
             shrunk: schedule,
             shrink_runs: 0,
             determinism: Determinism::Differs(diff),
             test_command: test_command(),
+            found_in: format!("schedule #{index}"),
         }))
     }
 
@@ -911,6 +997,10 @@ where
             shrink_runs: shrunk.runs,
             determinism,
             test_command: test_command(),
+            found_in: match index {
+                Some(i) => format!("schedule #{i}"),
+                None => "the replayed schedule".to_string(),
+            },
         })
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::scheduler::{Fifo, Random, Scheduler};
+use crate::scheduler::{Dfs, Fifo, Pct, Portfolio, Random, Scheduler, Urw};
 
 /// How an exploration chooses its schedules. Each variant builds the [`Scheduler`] of one
 /// schedule; the schedule's seed (derived from the base seed and the schedule's index) seeds it.
@@ -16,17 +16,36 @@ use crate::scheduler::{Fifo, Random, Scheduler};
 /// use detsim::explore::Strategy;
 /// let s: Strategy = "random".parse().unwrap();
 /// assert_eq!(s.to_string(), "random");
+/// assert_eq!("pct:2".parse::<Strategy>().unwrap().to_string(), "pct:2");
+/// assert_eq!("dfs".parse::<Strategy>().unwrap().to_string(), "dfs:2");
 /// assert!("quantum".parse::<Strategy>().is_err());
+/// assert!("pct:0".parse::<Strategy>().is_err());
 /// ```
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum Strategy {
+    /// The default: [`Portfolio`] of Random, Pct { depth: 2 }, Pct { depth: 3 } and Urw, by seed.
+    #[default]
+    Portfolio,
     /// asyncio's order only (one schedule is enough: every seed gives the same run, unless the
     /// program draws random values).
     Fifo,
     /// A uniform choice among runnable tasks at every step ([`Random`]).
-    #[default]
     Random,
+    /// Probabilistic concurrency testing with this bug depth ([`Pct`]).
+    Pct {
+        /// The bug depth (1 or more).
+        depth: u32,
+    },
+    /// Selectively uniform random walk ([`Urw`]).
+    Urw,
+    /// Bounded exhaustive search ([`Dfs`]), iterating the bound 0, 1, …, `max_bound`.
+    Dfs {
+        /// Count delays (ready-queue positions skipped) instead of preemptions.
+        delays: bool,
+        /// The largest bound to explore.
+        max_bound: u32,
+    },
     /// Any scheduler: `make` builds a fresh one per schedule (it must be history-free for
     /// parallel runs to find the same failure as a sequential one).
     Custom {
@@ -59,29 +78,46 @@ impl Strategy {
     /// Builds the scheduler for one schedule.
     pub fn build(&self) -> Box<dyn Scheduler> {
         match self {
+            Strategy::Portfolio => Box::new(Portfolio::new()),
             Strategy::Fifo => Box::new(Fifo::new()),
             Strategy::Random => Box::new(Random::new()),
+            Strategy::Pct { depth } => Box::new(Pct::new(*depth)),
+            Strategy::Urw => Box::new(Urw::new()),
+            Strategy::Dfs {
+                delays: false,
+                max_bound,
+            } => Box::new(Dfs::new().max_preemptions(*max_bound)),
+            Strategy::Dfs {
+                delays: true,
+                max_bound,
+            } => Box::new(Dfs::new().max_delays(*max_bound)),
             Strategy::Custom { make, .. } => make(),
         }
     }
 
-    /// Whether a schedule of this strategy depends only on its seed (not on earlier runs), so
-    /// that `DETSIM_SEED` alone replays it and parallel jobs find what a sequential run finds.
-    pub fn seed_replays(&self) -> bool {
-        matches!(self, Strategy::Fifo | Strategy::Random)
-    }
-
     /// The forms `DETSIM_STRATEGY` accepts.
     pub fn accepted_forms() -> &'static str {
-        "one of `random`, `fifo`"
+        "one of `portfolio`, `random`, `fifo`, `pct` or `pct:DEPTH` (default depth 3), `urw`, \
+         `dfs` or `dfs:BOUND` (preemption bound, default 2), `delays:BOUND` (delay bound)"
     }
 }
 
 impl fmt::Display for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Strategy::Portfolio => f.write_str("portfolio"),
             Strategy::Fifo => f.write_str("fifo"),
             Strategy::Random => f.write_str("random"),
+            Strategy::Pct { depth } => write!(f, "pct:{depth}"),
+            Strategy::Urw => f.write_str("urw"),
+            Strategy::Dfs {
+                delays: false,
+                max_bound,
+            } => write!(f, "dfs:{max_bound}"),
+            Strategy::Dfs {
+                delays: true,
+                max_bound,
+            } => write!(f, "delays:{max_bound}"),
             Strategy::Custom { name, .. } => f.write_str(name),
         }
     }
@@ -98,9 +134,35 @@ impl std::str::FromStr for Strategy {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Strategy, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "random" => Ok(Strategy::Random),
-            "fifo" => Ok(Strategy::Fifo),
+        let s = s.trim().to_ascii_lowercase();
+        let (head, arg) = match s.split_once(':') {
+            Some((h, a)) => (h, Some(a)),
+            None => (s.as_str(), None),
+        };
+        let num = |default: u32, min: u32| -> Result<u32, String> {
+            match arg {
+                None => Ok(default),
+                Some(a) => a
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= min)
+                    .ok_or_else(|| Strategy::accepted_forms().to_string()),
+            }
+        };
+        match (head, arg) {
+            ("portfolio", None) => Ok(Strategy::Portfolio),
+            ("random", None) => Ok(Strategy::Random),
+            ("fifo", None) => Ok(Strategy::Fifo),
+            ("urw", None) => Ok(Strategy::Urw),
+            ("pct", _) => Ok(Strategy::Pct { depth: num(3, 1)? }),
+            ("dfs", _) => Ok(Strategy::Dfs {
+                delays: false,
+                max_bound: num(2, 0)?,
+            }),
+            ("delays", _) => Ok(Strategy::Dfs {
+                delays: true,
+                max_bound: num(2, 0)?,
+            }),
             _ => Err(Strategy::accepted_forms().to_string()),
         }
     }

@@ -55,6 +55,10 @@ impl Choices {
 }
 
 impl Scheduler for Choices {
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         "Choices".into()
     }

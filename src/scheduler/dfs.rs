@@ -359,6 +359,10 @@ fn find(choice: &TaskChoice<'_>, t: TaskId, at: usize) -> Result<usize, Schedule
 }
 
 impl Scheduler for Dfs {
+    fn coverage(&self) -> Option<String> {
+        Some(self.summary())
+    }
+
     fn name(&self) -> String {
         match self.kind {
             BoundKind::Preemptions => format!("Dfs {{ max_preemptions: {} }}", self.max_bound),

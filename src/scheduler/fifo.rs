@@ -18,7 +18,7 @@ use super::{ScheduleError, Scheduler, TaskChoice, chacha_from_seed};
 /// });
 /// assert_eq!(out.unwrap(), 3);
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Fifo {
     rng: ChaCha8Rng,
 }
@@ -39,6 +39,10 @@ impl Default for Fifo {
 }
 
 impl Scheduler for Fifo {
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         "Fifo".into()
     }

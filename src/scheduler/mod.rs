@@ -171,6 +171,28 @@ pub trait Scheduler {
     fn exhausted(&self) -> bool {
         false
     }
+
+    /// A copy of this scheduler in its current (learned) state, so that each schedule of an
+    /// exploration can run on its own copy: its run then depends only on its seed, which makes
+    /// `DETSIM_SEED` replay exact and parallel jobs find what one thread finds. `None` (the
+    /// default) for a scheduler whose runs depend on the order of earlier runs by design, such as
+    /// an exhaustive search; explorations run those sequentially on one instance.
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        None
+    }
+
+    /// Whether the scheduler learns from earlier runs (through [`end_run`](Scheduler::end_run) or
+    /// its own bookkeeping). An exploration warms a learning, forkable scheduler up before
+    /// forking its schedules from it. Defaults to `false`.
+    fn learns(&self) -> bool {
+        false
+    }
+
+    /// What the scheduler has covered, for the end-of-exploration summary (an exhaustive search
+    /// says which bound it completed). Defaults to `None`.
+    fn coverage(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<S: Scheduler + ?Sized> Scheduler for Box<S> {
@@ -191,6 +213,15 @@ impl<S: Scheduler + ?Sized> Scheduler for Box<S> {
     }
     fn exhausted(&self) -> bool {
         (**self).exhausted()
+    }
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        (**self).fork()
+    }
+    fn coverage(&self) -> Option<String> {
+        (**self).coverage()
+    }
+    fn learns(&self) -> bool {
+        (**self).learns()
     }
 }
 

@@ -78,7 +78,7 @@ const DEFAULT_STEPS: u64 = 32;
 /// assert!((0..50).any(|seed| lost_update(seed) == 1)); // some seed loses an update
 /// assert_eq!(lost_update(3), lost_update(3)); // with k pinned, a seed replays alone
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Pct {
     depth: u32,
     pinned_steps: Option<u64>,
@@ -173,6 +173,14 @@ impl Pct {
 }
 
 impl Scheduler for Pct {
+    fn learns(&self) -> bool {
+        true
+    }
+
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         format!("Pct {{ depth: {} }}", self.depth)
     }

@@ -105,6 +105,17 @@ impl Default for Portfolio {
 }
 
 impl Scheduler for Portfolio {
+    fn learns(&self) -> bool {
+        self.members.iter().any(|m| m.learns())
+    }
+
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        let members: Option<Vec<_>> = self.members.iter().map(|m| m.fork()).collect();
+        let mut copy = Portfolio::with_members(members?);
+        copy.current = self.current;
+        Some(Box::new(copy))
+    }
+
     fn name(&self) -> String {
         match self.current {
             Some(i) => format!("Portfolio/{}", self.members[i].name()),

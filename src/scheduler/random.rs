@@ -27,7 +27,7 @@ use super::{ScheduleError, Scheduler, TaskChoice, chacha_from_seed, index_below}
 /// }).unwrap();
 /// assert_eq!(order(7), order(7)); // same seed, same run
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Random {
     rng: ChaCha8Rng,
 }
@@ -48,6 +48,10 @@ impl Default for Random {
 }
 
 impl Scheduler for Random {
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         "Random".into()
     }

@@ -41,6 +41,10 @@ impl Replay {
 }
 
 impl Scheduler for Replay {
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         "Replay".into()
     }

@@ -59,7 +59,7 @@ use crate::task::TaskId;
 /// }).unwrap();
 /// assert_eq!(out(1), ('a', 'b'));
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Urw {
     rng: ChaCha8Rng,
     /// Per task id: the most task choices it won in any earlier run.
@@ -152,6 +152,14 @@ impl Default for Urw {
 }
 
 impl Scheduler for Urw {
+    fn learns(&self) -> bool {
+        true
+    }
+
+    fn fork(&self) -> Option<Box<dyn Scheduler>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> String {
         "Urw".into()
     }
