@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
-use crate::event::{Event, EventKind, Outcome, WakeSource};
+use crate::event::{BlockOn, Event, EventKind, Outcome, WakeSource};
 use crate::failure::{BlockedTask, Failure, FailureKind, TaskRef};
 use crate::scheduler::{Decision, ScheduleError, Scheduler, TaskChoice};
 use crate::task::{JoinError, TaskId};
@@ -107,6 +107,18 @@ pub(crate) enum WaitOn {
     /// A resource registered with [`Core::register_resource`].
     #[allow(dead_code)] // constructed by the sync primitives (issue 4)
     Resource(u32),
+}
+
+impl WaitOn {
+    fn block_on(&self) -> BlockOn {
+        match self {
+            WaitOn::Unknown => BlockOn::Unknown,
+            WaitOn::Sleep(t) => BlockOn::Timer(*t),
+            WaitOn::SleepForever => BlockOn::Forever,
+            WaitOn::Join(t) => BlockOn::Task(*t),
+            WaitOn::Resource(r) => BlockOn::Resource(*r),
+        }
+    }
 }
 
 /// A waitable resource, for reports: its kind, its name and the tasks holding it.
@@ -327,6 +339,18 @@ impl Core {
         self.ready.borrow_mut().push_back(id);
         self.emit(EventKind::Spawn { child: id });
         id
+    }
+
+    /// Emits `Pending`, and `Block` with what the task waits for if it did not wake itself.
+    fn emit_pending(&self, id: TaskId, yielded: bool) {
+        if !self.recording() {
+            return;
+        }
+        self.emit(EventKind::Pending { yielded });
+        if !yielded {
+            let on = self.tasks.borrow()[id.index()].waiting.block_on();
+            self.emit(EventKind::Block { on });
+        }
     }
 
     /// Makes `id` runnable, unless it is queued already or finished.
@@ -639,7 +663,7 @@ impl Core {
             }
             Ok(Poll::Pending) => {
                 let yielded = self.tasks.borrow()[MAIN.index()].queued;
-                self.emit(EventKind::Pending { yielded });
+                self.emit_pending(MAIN, yielded);
                 None
             }
             Err(p) => {
@@ -682,7 +706,7 @@ impl Core {
                     let requeue = slot.cancel && !slot.queued;
                     let yielded = slot.queued;
                     drop(tasks);
-                    self.emit(EventKind::Pending { yielded });
+                    self.emit_pending(id, yielded);
                     if requeue {
                         // Cancelled itself during its step: its future is dropped next time.
                         self.wake(id);
@@ -764,6 +788,9 @@ impl Core {
     /// `Drop` code may release locks and wake others (those wakes no longer run anything).
     fn shutdown(&self) {
         self.shutting_down.set(true);
+        if self.recording() && self.tasks.borrow().iter().skip(1).any(|s| !s.done) {
+            self.emit(EventKind::Shutdown);
+        }
         let mut i = 1;
         loop {
             let run = {
