@@ -56,6 +56,7 @@
 //! * [`time`]: simulated [`Instant`](time::Instant), `sleep`, `timeout`, `interval`.
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
 //! * [`event`]: the events a run records.
+//! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
 //! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
 
 #![forbid(unsafe_code)]
@@ -71,6 +72,7 @@ mod runtime;
 pub mod scheduler;
 pub mod task;
 pub mod time;
+pub mod trace;
 
 pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};
 pub use random::{random_below, random_bool, random_u64};

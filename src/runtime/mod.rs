@@ -56,6 +56,7 @@ use crate::failure::{BlockedTask, Failure, FailureKind, TaskRef};
 use crate::scheduler::{Decision, ScheduleError, Scheduler, TaskChoice};
 use crate::task::{JoinError, TaskId};
 use crate::time::Instant;
+use crate::trace::{ResourceInfo as TraceResource, TaskInfo, Trace};
 use clock::Clock;
 use ready::ReadyQueue;
 use waker::{RtShared, TaskWaker};
@@ -158,6 +159,7 @@ impl Default for Config {
 
 struct TaskSlot {
     name: Option<Rc<str>>,
+    parent: Option<TaskId>,
     run: Option<(BoxFuture, Waker)>,
     join: Option<Rc<dyn JoinSink>>,
     done: bool,
@@ -313,6 +315,7 @@ impl Core {
             // Spawned from a Drop while the run is being torn down: it never runs.
             tasks.push(TaskSlot {
                 name,
+                parent: self.current.get(),
                 run: None,
                 join: None,
                 done: true,
@@ -328,6 +331,7 @@ impl Core {
         let waker = Waker::from(Arc::new(TaskWaker::new(id, self.shared.clone())));
         tasks.push(TaskSlot {
             name,
+            parent: self.current.get(),
             run: Some((fut, waker)),
             join: Some(join),
             done: false,
@@ -784,6 +788,41 @@ impl Core {
         self.emit(EventKind::Complete { outcome });
     }
 
+    /// The names a trace needs: the task table and the resource table, empty when the run
+    /// recorded nothing (so unrecorded runs pay nothing for them).
+    fn trace(&self, events: Vec<Event>) -> Trace {
+        if !self.recording() {
+            return Trace::default();
+        }
+        let tasks = self
+            .tasks
+            .borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| TaskInfo {
+                id: TaskId::from_u32(i as u32),
+                name: s.name.as_deref().map(str::to_string),
+                parent: s.parent,
+            })
+            .collect();
+        let resources = self
+            .resources
+            .borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| TraceResource {
+                id: i as u32,
+                kind: r.kind,
+                name: r.name.as_deref().map(str::to_string),
+            })
+            .collect();
+        Trace {
+            events,
+            tasks,
+            resources,
+        }
+    }
+
     /// Drops every task still alive, in id order, with the runtime still current so that their
     /// `Drop` code may release locks and wake others (those wakes no longer run anything).
     fn shutdown(&self) {
@@ -846,6 +885,7 @@ pub(crate) struct RunOutcome<T> {
     pub(crate) output: Result<T, Failure>,
     pub(crate) decisions: Vec<Decision>,
     pub(crate) events: Vec<Event>,
+    pub(crate) trace: Trace,
     pub(crate) steps: u64,
     pub(crate) end_time: Instant,
 }
@@ -868,6 +908,7 @@ pub(crate) fn run_once<F: Future>(
     core.ready.borrow_mut().push_back(MAIN);
     core.tasks.borrow_mut().push(TaskSlot {
         name: Some(Rc::from("main")),
+        parent: None,
         run: None,
         join: None,
         done: false,
@@ -903,6 +944,7 @@ pub(crate) fn run_once<F: Future>(
         .as_ref()
         .map(|r| r.take().into())
         .unwrap_or_default();
+    let trace = core.trace(events.clone());
     let steps = core.step.get();
     let end_time = core.clock.borrow().now();
     let failure = core.failure.take();
@@ -924,6 +966,7 @@ pub(crate) fn run_once<F: Future>(
             steps,
             time: end_time,
             events: events.clone(),
+            trace: trace.clone(),
         }),
     };
     (
@@ -931,6 +974,7 @@ pub(crate) fn run_once<F: Future>(
             output,
             decisions,
             events,
+            trace,
             steps,
             end_time,
         },
