@@ -251,6 +251,12 @@ impl Core {
 
     // ----- time ---------------------------------------------------------------------------
 
+    /// The time and step for log lines, without panicking if the clock is borrowed.
+    pub(crate) fn log_stamp(&self) -> Option<(Instant, u64)> {
+        let now = self.clock.try_borrow().ok()?.now();
+        Some((now, self.step.get()))
+    }
+
     pub(crate) fn now(&self) -> Instant {
         self.clock.borrow().now()
     }
@@ -647,6 +653,19 @@ impl Core {
         }
     }
 
+    /// The `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`. With no subscriber
+    /// interested this is one atomic load; the name is only looked up for an enabled span.
+    #[inline]
+    fn task_span(&self, id: TaskId) -> tracing::Span {
+        let span = tracing::info_span!("task", id = id.as_u32(), name = tracing::field::Empty);
+        if !span.is_disabled() {
+            if let Some(n) = self.task_name(id) {
+                span.record("name", &*n);
+            }
+        }
+        span
+    }
+
     fn poll_main<F: Future>(&self, main: Pin<&mut F>, waker: &Waker) -> Option<F::Output> {
         {
             let mut tasks = self.tasks.borrow_mut();
@@ -654,6 +673,8 @@ impl Core {
             tasks[MAIN.index()].waiting = WaitOn::Unknown;
         }
         self.current.set(Some(MAIN));
+        let span = self.task_span(MAIN);
+        let _entered = span.enter();
         self.emit(EventKind::Poll);
         let mut cx = Context::from_waker(waker);
         let res = panic::catch_user(|| main.poll(&mut cx));
@@ -692,6 +713,8 @@ impl Core {
             return;
         };
         self.current.set(Some(id));
+        let span = self.task_span(id);
+        let _entered = span.enter();
         self.emit(EventKind::Poll);
         if cancel {
             let dropped = panic::catch_user(move || drop(fut));

@@ -31,7 +31,12 @@
 //!   cannot separate events) and show simulated time in labels; their output depends only on the
 //!   trace.
 
+#[cfg(feature = "logging")]
+mod log;
 mod text;
+
+#[cfg(feature = "logging")]
+pub use log::{SimTimer, init_test_logging};
 
 use std::fmt;
 
