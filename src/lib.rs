@@ -74,6 +74,13 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
+/// Re-exports used by detsim's macros; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "snapshots")]
+    pub use insta;
+}
+
 pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};
 pub use random::{random_below, random_bool, random_u64};
 pub use runtime::{Builder, RunReport, run};

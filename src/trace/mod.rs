@@ -33,6 +33,8 @@
 
 #[cfg(feature = "logging")]
 mod log;
+#[cfg(feature = "snapshots")]
+mod snapshot;
 mod text;
 
 #[cfg(feature = "logging")]
