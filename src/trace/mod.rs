@@ -31,10 +31,12 @@
 //!   cannot separate events) and show simulated time in labels; their output depends only on the
 //!   trace.
 
+mod chrome;
 #[cfg(feature = "logging")]
 mod log;
 #[cfg(feature = "snapshots")]
 mod snapshot;
+mod svg;
 mod text;
 
 #[cfg(feature = "logging")]
