@@ -3,7 +3,7 @@
 //! Recording is passive: turning it on or off never changes a decision (a test checks this). The
 //! runtime emits an [`Event`] at each point below; with recording off, emitting costs one branch.
 //!
-//! Events hold ids, never names or addresses; a [`Trace`] carries the names to render them.
+//! Events hold ids, never names or addresses; a [`Trace`](crate::trace::Trace) carries the names to render them.
 
 use std::fmt;
 
