@@ -3,7 +3,7 @@
 //! Recording is passive: turning it on or off never changes a decision (a test checks this). The
 //! runtime emits an [`Event`] at each point below; with recording off, emitting costs one branch.
 //!
-//! Events hold ids, never names or addresses; a [`Trace`] carries the names to render them.
+//! Events hold ids, never names or addresses; a [`Trace`](crate::trace::Trace) carries the names to render them.
 
 use std::fmt;
 
@@ -35,6 +35,25 @@ pub enum WakeSource {
     Runtime,
 }
 
+/// What a task that returned `Pending` without waking itself waits for, as far as detsim knows.
+///
+/// detsim's own futures (sleeps, join handles, its sync primitives) record it; a future from
+/// outside detsim (a `futures` mutex, a channel of another crate) leaves it [`BlockOn::Unknown`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlockOn {
+    /// Nothing recorded: a future from outside detsim.
+    Unknown,
+    /// A timer with this deadline (a sleep, a timeout, an interval).
+    Timer(Instant),
+    /// A sleep that never ends (`Duration::MAX`).
+    Forever,
+    /// Another task, to finish (awaiting its join handle).
+    Task(TaskId),
+    /// A resource of the trace's resource table (a lock, a semaphore, a queue…).
+    Resource(u32),
+}
+
 /// How a task ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -61,6 +80,11 @@ pub enum EventKind {
     Pending {
         /// The task re-queued itself during its own step.
         yielded: bool,
+    },
+    /// Follows a `Pending { yielded: false }`: what the task now waits for.
+    Block {
+        /// What it waits for.
+        on: BlockOn,
     },
     /// A task became runnable.
     Wake {
@@ -94,6 +118,9 @@ pub enum EventKind {
         /// How.
         outcome: Outcome,
     },
+    /// The run ended with tasks still alive; their futures are dropped next, in id order (events
+    /// after this one come from their `Drop` code).
+    Shutdown,
     /// The scheduler made a decision.
     Decision(Decision),
     /// A resource operation (acquire, release, wait, notify, put, get…).
@@ -112,6 +139,13 @@ impl fmt::Display for EventKind {
             EventKind::Poll => f.write_str("poll"),
             EventKind::Pending { yielded: true } => f.write_str("yield"),
             EventKind::Pending { yielded: false } => f.write_str("block"),
+            EventKind::Block { on } => match on {
+                BlockOn::Unknown => f.write_str("blocked on a future outside detsim"),
+                BlockOn::Timer(t) => write!(f, "blocked on a timer at {t}"),
+                BlockOn::Forever => f.write_str("blocked on a sleep that never ends"),
+                BlockOn::Task(t) => write!(f, "blocked on task {t} to finish"),
+                BlockOn::Resource(r) => write!(f, "blocked on resource {r}"),
+            },
             EventKind::Wake { target, by } => match by {
                 WakeSource::Task(t) => write!(f, "wake task {target} (by task {t})"),
                 WakeSource::Timer => write!(f, "wake task {target} (by timer)"),
@@ -126,6 +160,7 @@ impl fmt::Display for EventKind {
                 Outcome::Cancelled => f.write_str("cancelled"),
                 Outcome::Panicked(m) => write!(f, "panicked: {m}"),
             },
+            EventKind::Shutdown => f.write_str("shutdown: dropping the tasks still alive"),
             EventKind::Decision(d) => write!(f, "decision {d}"),
             EventKind::Resource { resource, op } => write!(f, "{op} resource {resource}"),
         }

@@ -6,6 +6,7 @@ use crate::event::Event;
 use crate::scheduler::Decision;
 use crate::task::TaskId;
 use crate::time::Instant;
+use crate::trace::Trace;
 
 /// A task as reports show it: `task 3 "transfer a->b"`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -138,6 +139,8 @@ pub struct Failure {
     pub time: Instant,
     /// The recorded events (empty unless recording was on; the tail, if it was a ring).
     pub events: Vec<Event>,
+    /// The same events with the task and resource tables that name them; see [`crate::trace`].
+    pub trace: Trace,
 }
 
 impl fmt::Display for Failure {
@@ -211,9 +214,37 @@ impl fmt::Display for Failure {
         let shown: Vec<String> = self.decisions.iter().map(|d| d.to_string()).collect();
         writeln!(f, "  decisions ({}): {}", shown.len(), shown.join(" "))?;
         if !self.events.is_empty() {
+            // `trace` names the events; a hand-built Failure may carry only `events`.
+            let unnamed;
+            let trace = if self.trace.events.is_empty() {
+                unnamed = Trace {
+                    events: self.events.clone(),
+                    ..Trace::default()
+                };
+                &unnamed
+            } else {
+                &self.trace
+            };
+            if let FailureKind::Deadlock { blocked } = &self.kind {
+                let mut header = false;
+                for b in blocked {
+                    let why = trace.why_blocked(b.task.id);
+                    if why.is_empty() {
+                        continue;
+                    }
+                    if !header {
+                        writeln!(f, "  how each blocked task came to wait:")?;
+                        header = true;
+                    }
+                    writeln!(f, "    {}:", b.task)?;
+                    for line in trace.render_events(why).lines() {
+                        writeln!(f, "      {line}")?;
+                    }
+                }
+            }
             writeln!(f, "  last {} events:", self.events.len())?;
-            for e in &self.events {
-                writeln!(f, "    {e}")?;
+            for line in trace.render().lines() {
+                writeln!(f, "    {line}")?;
             }
         }
         Ok(())

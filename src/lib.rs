@@ -56,6 +56,7 @@
 //! * [`time`]: simulated [`Instant`](time::Instant), `sleep`, `timeout`, `interval`.
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
 //! * [`event`]: the events a run records.
+//! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
 //! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
 
 #![forbid(unsafe_code)]
@@ -72,6 +73,14 @@ mod runtime;
 pub mod scheduler;
 pub mod task;
 pub mod time;
+pub mod trace;
+
+/// Re-exports used by detsim's macros; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "snapshots")]
+    pub use insta;
+}
 
 pub use explore::check;
 pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};

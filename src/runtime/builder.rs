@@ -8,6 +8,7 @@ use crate::event::Event;
 use crate::failure::Failure;
 use crate::scheduler::{Decision, Fifo, Scheduler};
 use crate::time::Instant;
+use crate::trace::Trace;
 
 /// Configures one run: seed, scheduler, step limit, panic policy and event recording.
 ///
@@ -158,6 +159,7 @@ impl Builder {
             output: out.output,
             decisions: out.decisions,
             events: out.events,
+            trace: out.trace,
             steps: out.steps,
             end_time: out.end_time,
         }
@@ -173,6 +175,9 @@ pub struct RunReport<T> {
     pub decisions: Vec<Decision>,
     /// The recorded events (empty unless [`Builder::record`] or [`Builder::record_last`]).
     pub events: Vec<Event>,
+    /// The events with the task and resource tables needed to render them (empty unless
+    /// recording was on); see [`crate::trace`].
+    pub trace: Trace,
     /// Steps taken.
     pub steps: u64,
     /// Simulated time when the run ended.

@@ -51,11 +51,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
-use crate::event::{Event, EventKind, Outcome, WakeSource};
+use crate::event::{BlockOn, Event, EventKind, Outcome, WakeSource};
 use crate::failure::{BlockedTask, Failure, FailureKind, TaskRef};
 use crate::scheduler::{Decision, ScheduleError, Scheduler, TaskChoice};
 use crate::task::{JoinError, TaskId};
 use crate::time::Instant;
+use crate::trace::{ResourceInfo as TraceResource, TaskInfo, Trace};
 use clock::Clock;
 use ready::ReadyQueue;
 use waker::{RtShared, TaskWaker};
@@ -109,6 +110,18 @@ pub(crate) enum WaitOn {
     Resource(u32),
 }
 
+impl WaitOn {
+    fn block_on(&self) -> BlockOn {
+        match self {
+            WaitOn::Unknown => BlockOn::Unknown,
+            WaitOn::Sleep(t) => BlockOn::Timer(*t),
+            WaitOn::SleepForever => BlockOn::Forever,
+            WaitOn::Join(t) => BlockOn::Task(*t),
+            WaitOn::Resource(r) => BlockOn::Resource(*r),
+        }
+    }
+}
+
 /// A waitable resource, for reports: its kind, its name and the tasks holding it.
 #[derive(Debug)]
 pub(crate) struct ResourceInfo {
@@ -146,6 +159,7 @@ impl Default for Config {
 
 struct TaskSlot {
     name: Option<Rc<str>>,
+    parent: Option<TaskId>,
     run: Option<(BoxFuture, Waker)>,
     join: Option<Rc<dyn JoinSink>>,
     done: bool,
@@ -237,6 +251,12 @@ impl Core {
 
     // ----- time ---------------------------------------------------------------------------
 
+    /// The time and step for log lines, without panicking if the clock is borrowed.
+    pub(crate) fn log_stamp(&self) -> Option<(Instant, u64)> {
+        let now = self.clock.try_borrow().ok()?.now();
+        Some((now, self.step.get()))
+    }
+
     pub(crate) fn now(&self) -> Instant {
         self.clock.borrow().now()
     }
@@ -301,6 +321,7 @@ impl Core {
             // Spawned from a Drop while the run is being torn down: it never runs.
             tasks.push(TaskSlot {
                 name,
+                parent: self.current.get(),
                 run: None,
                 join: None,
                 done: true,
@@ -316,6 +337,7 @@ impl Core {
         let waker = Waker::from(Arc::new(TaskWaker::new(id, self.shared.clone())));
         tasks.push(TaskSlot {
             name,
+            parent: self.current.get(),
             run: Some((fut, waker)),
             join: Some(join),
             done: false,
@@ -327,6 +349,18 @@ impl Core {
         self.ready.borrow_mut().push_back(id);
         self.emit(EventKind::Spawn { child: id });
         id
+    }
+
+    /// Emits `Pending`, and `Block` with what the task waits for if it did not wake itself.
+    fn emit_pending(&self, id: TaskId, yielded: bool) {
+        if !self.recording() {
+            return;
+        }
+        self.emit(EventKind::Pending { yielded });
+        if !yielded {
+            let on = self.tasks.borrow()[id.index()].waiting.block_on();
+            self.emit(EventKind::Block { on });
+        }
     }
 
     /// Makes `id` runnable, unless it is queued already or finished.
@@ -619,6 +653,19 @@ impl Core {
         }
     }
 
+    /// The `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`. With no subscriber
+    /// interested this is one atomic load; the name is only looked up for an enabled span.
+    #[inline]
+    fn task_span(&self, id: TaskId) -> tracing::Span {
+        let span = tracing::info_span!("task", id = id.as_u32(), name = tracing::field::Empty);
+        if !span.is_disabled() {
+            if let Some(n) = self.task_name(id) {
+                span.record("name", &*n);
+            }
+        }
+        span
+    }
+
     fn poll_main<F: Future>(&self, main: Pin<&mut F>, waker: &Waker) -> Option<F::Output> {
         {
             let mut tasks = self.tasks.borrow_mut();
@@ -626,6 +673,8 @@ impl Core {
             tasks[MAIN.index()].waiting = WaitOn::Unknown;
         }
         self.current.set(Some(MAIN));
+        let span = self.task_span(MAIN);
+        let _entered = span.enter();
         self.emit(EventKind::Poll);
         let mut cx = Context::from_waker(waker);
         let res = panic::catch_user(|| main.poll(&mut cx));
@@ -639,7 +688,7 @@ impl Core {
             }
             Ok(Poll::Pending) => {
                 let yielded = self.tasks.borrow()[MAIN.index()].queued;
-                self.emit(EventKind::Pending { yielded });
+                self.emit_pending(MAIN, yielded);
                 None
             }
             Err(p) => {
@@ -664,6 +713,8 @@ impl Core {
             return;
         };
         self.current.set(Some(id));
+        let span = self.task_span(id);
+        let _entered = span.enter();
         self.emit(EventKind::Poll);
         if cancel {
             let dropped = panic::catch_user(move || drop(fut));
@@ -682,7 +733,7 @@ impl Core {
                     let requeue = slot.cancel && !slot.queued;
                     let yielded = slot.queued;
                     drop(tasks);
-                    self.emit(EventKind::Pending { yielded });
+                    self.emit_pending(id, yielded);
                     if requeue {
                         // Cancelled itself during its step: its future is dropped next time.
                         self.wake(id);
@@ -760,10 +811,48 @@ impl Core {
         self.emit(EventKind::Complete { outcome });
     }
 
+    /// The names a trace needs: the task table and the resource table, empty when the run
+    /// recorded nothing (so unrecorded runs pay nothing for them).
+    fn trace(&self, events: Vec<Event>) -> Trace {
+        if !self.recording() {
+            return Trace::default();
+        }
+        let tasks = self
+            .tasks
+            .borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| TaskInfo {
+                id: TaskId::from_u32(i as u32),
+                name: s.name.as_deref().map(str::to_string),
+                parent: s.parent,
+            })
+            .collect();
+        let resources = self
+            .resources
+            .borrow()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| TraceResource {
+                id: i as u32,
+                kind: r.kind,
+                name: r.name.as_deref().map(str::to_string),
+            })
+            .collect();
+        Trace {
+            events,
+            tasks,
+            resources,
+        }
+    }
+
     /// Drops every task still alive, in id order, with the runtime still current so that their
     /// `Drop` code may release locks and wake others (those wakes no longer run anything).
     fn shutdown(&self) {
         self.shutting_down.set(true);
+        if self.recording() && self.tasks.borrow().iter().skip(1).any(|s| !s.done) {
+            self.emit(EventKind::Shutdown);
+        }
         let mut i = 1;
         loop {
             let run = {
@@ -819,6 +908,7 @@ pub(crate) struct RunOutcome<T> {
     pub(crate) output: Result<T, Failure>,
     pub(crate) decisions: Vec<Decision>,
     pub(crate) events: Vec<Event>,
+    pub(crate) trace: Trace,
     pub(crate) steps: u64,
     pub(crate) end_time: Instant,
 }
@@ -841,6 +931,7 @@ pub(crate) fn run_once<F: Future>(
     core.ready.borrow_mut().push_back(MAIN);
     core.tasks.borrow_mut().push(TaskSlot {
         name: Some(Rc::from("main")),
+        parent: None,
         run: None,
         join: None,
         done: false,
@@ -876,6 +967,7 @@ pub(crate) fn run_once<F: Future>(
         .as_ref()
         .map(|r| r.take().into())
         .unwrap_or_default();
+    let trace = core.trace(events.clone());
     let steps = core.step.get();
     let end_time = core.clock.borrow().now();
     let failure = core.failure.take();
@@ -897,6 +989,7 @@ pub(crate) fn run_once<F: Future>(
             steps,
             time: end_time,
             events: events.clone(),
+            trace: trace.clone(),
         }),
     };
     (
@@ -904,6 +997,7 @@ pub(crate) fn run_once<F: Future>(
             output,
             decisions,
             events,
+            trace,
             steps,
             end_time,
         },
