@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use crate::event::Event;
 use crate::scheduler::Decision;
 use crate::task::TaskId;
 use crate::time::Instant;
@@ -137,9 +136,8 @@ pub struct Failure {
     pub steps: u64,
     /// Simulated time at the failure.
     pub time: Instant,
-    /// The recorded events (empty unless recording was on; the tail, if it was a ring).
-    pub events: Vec<Event>,
-    /// The same events with the task and resource tables that name them; see [`crate::trace`].
+    /// The recorded events (empty unless recording was on; the tail, if it was a ring) with the
+    /// task and resource tables that name them; see [`crate::trace`].
     pub trace: Trace,
 }
 
@@ -213,18 +211,8 @@ impl fmt::Display for Failure {
         writeln!(f, "  seed: {}   scheduler: {}", self.seed, self.scheduler)?;
         let shown: Vec<String> = self.decisions.iter().map(|d| d.to_string()).collect();
         writeln!(f, "  decisions ({}): {}", shown.len(), shown.join(" "))?;
-        if !self.events.is_empty() {
-            // `trace` names the events; a hand-built Failure may carry only `events`.
-            let unnamed;
-            let trace = if self.trace.events.is_empty() {
-                unnamed = Trace {
-                    events: self.events.clone(),
-                    ..Trace::default()
-                };
-                &unnamed
-            } else {
-                &self.trace
-            };
+        if !self.trace.events.is_empty() {
+            let trace = &self.trace;
             if let FailureKind::Deadlock { blocked } = &self.kind {
                 let mut header = false;
                 for b in blocked {
@@ -242,7 +230,7 @@ impl fmt::Display for Failure {
                     }
                 }
             }
-            writeln!(f, "  last {} events:", self.events.len())?;
+            writeln!(f, "  last {} events:", trace.events.len())?;
             for line in trace.render().lines() {
                 writeln!(f, "    {line}")?;
             }

@@ -69,7 +69,7 @@ fn finds_reports_and_shrinks_a_lost_update() {
     assert!(found.shrunk.len() <= found.schedule.len());
     assert!(found.failure.decisions.len() <= found.original.decisions.len());
     // The trace tail of the shrunk run is in the report.
-    assert!(!found.failure.events.is_empty());
+    assert!(!found.failure.trace.events.is_empty());
 }
 
 #[test]

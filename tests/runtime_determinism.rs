@@ -52,9 +52,12 @@ fn same_seed_same_decisions_and_events_over_1000_seeds() {
             a.decisions, b.decisions,
             "seed {seed}: decision logs differ"
         );
-        assert_eq!(a.events, b.events, "seed {seed}: event sequences differ");
+        assert_eq!(
+            a.trace.events, b.trace.events,
+            "seed {seed}: event sequences differ"
+        );
         assert_eq!(a.output.unwrap(), b.output.unwrap());
-        assert!(!a.events.is_empty());
+        assert!(!a.trace.events.is_empty());
     }
 }
 
@@ -78,7 +81,7 @@ fn recording_never_changes_decisions() {
             .scheduler(Random::new())
             .run_report(program());
         assert_eq!(with.decisions, without.decisions, "seed {seed}");
-        assert!(without.events.is_empty());
+        assert!(without.trace.events.is_empty());
     }
 }
 
@@ -90,6 +93,9 @@ fn ring_buffer_keeps_the_tail() {
         .scheduler(Random::new())
         .record_last(10)
         .run_report(program());
-    assert_eq!(tail.events.len(), 10);
-    assert_eq!(tail.events[..], full.events[full.events.len() - 10..]);
+    assert_eq!(tail.trace.events.len(), 10);
+    assert_eq!(
+        tail.trace.events[..],
+        full.trace.events[full.trace.events.len() - 10..]
+    );
 }

@@ -40,15 +40,17 @@ fn recording_never_changes_the_schedule() {
         let off = run(Builder::new());
         let full = run(Builder::new().record());
         let ring = run(Builder::new().record_last(4));
-        assert!(off.events.is_empty() && off.trace == Trace::default());
-        assert!(!full.events.is_empty());
+        assert!(off.trace == Trace::default());
+        assert!(!full.trace.events.is_empty());
         assert_eq!(off.decisions, full.decisions, "seed {seed}");
         assert_eq!(off.decisions, ring.decisions, "seed {seed}");
         assert_eq!(off.output.unwrap(), full.output.unwrap());
         assert_eq!((off.steps, off.end_time), (full.steps, full.end_time));
-        assert_eq!(ring.events.len(), 4);
-        assert_eq!(ring.events[..], full.events[full.events.len() - 4..]);
-        assert_eq!(full.trace.events, full.events);
+        assert_eq!(ring.trace.events.len(), 4);
+        assert_eq!(
+            ring.trace.events[..],
+            full.trace.events[full.trace.events.len() - 4..]
+        );
     }
 }
 
@@ -188,7 +190,7 @@ fn failure_report_names_events_and_explains_a_deadlock() {
         })
         .unwrap_err();
     assert!(matches!(failure.kind, FailureKind::Deadlock { .. }));
-    assert_eq!(failure.events.len(), 8);
+    assert_eq!(failure.trace.events.len(), 8);
     let report = failure.to_string();
     let expected = r#"  how each blocked task came to wait:
     task 0 "main":

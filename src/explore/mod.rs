@@ -41,7 +41,6 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::event::Event;
 use crate::failure::{Failure, FailureKind};
 use crate::runtime::{Builder, Config, run_once};
 use crate::scheduler::{Choices, Decision, Replay, Scheduler};
@@ -351,7 +350,7 @@ pub enum Determinism {
 /// Its `Display` is the report.
 #[derive(Debug)]
 pub struct Found {
-    /// The failing run, as replayed from the shrunk schedule (with the trace tail in `events`).
+    /// The failing run, as replayed from the shrunk schedule (with the trace tail in `trace`).
     pub failure: Failure,
     /// The failure of the schedule as first found, before shrinking.
     pub original: Failure,
@@ -565,7 +564,7 @@ struct Explorer<'a, F> {
 /// One finished run, as the explorer needs it.
 struct Ran {
     decisions: Vec<Decision>,
-    events: Vec<Event>,
+    trace: crate::trace::Trace,
     failure: Option<Failure>,
 }
 
@@ -633,7 +632,7 @@ where
         (
             Ran {
                 decisions: out.decisions,
-                events: out.events,
+                trace: out.trace,
                 failure,
             },
             sched,
@@ -882,7 +881,7 @@ where
             .0
         };
         let (a, b) = (run(), run());
-        if let Some(diff) = first_difference(&a.events, &b.events) {
+        if let Some(diff) = first_difference(&a.trace, &b.trace) {
             return Some(diff);
         }
         if let Some(kind) = expect {
@@ -916,7 +915,7 @@ where
             decisions: ran.decisions.clone(),
             steps: 0,
             time: crate::time::Instant::ZERO,
-            events: Vec::new(),
+            trace: crate::trace::Trace::default(),
         };
         let schedule = Schedule::from_decisions(&ran.decisions);
         Some(Box::new(Found {
@@ -1005,14 +1004,16 @@ where
     }
 }
 
-/// The first difference between two event sequences, as two lines.
-fn first_difference(a: &[Event], b: &[Event]) -> Option<String> {
+/// The first difference between two runs' event sequences, as two lines naming tasks.
+fn first_difference(ta: &crate::trace::Trace, tb: &crate::trace::Trace) -> Option<String> {
+    let (a, b) = (&ta.events, &tb.events);
     let n = a.len().min(b.len());
     for i in 0..n {
         if a[i] != b[i] {
             return Some(format!(
                 "event {i} differs:\n  first run:  {}\n  second run: {}",
-                a[i], b[i]
+                ta.render_event(&a[i]),
+                tb.render_event(&b[i])
             ));
         }
     }
@@ -1022,9 +1023,10 @@ fn first_difference(a: &[Event], b: &[Event]) -> Option<String> {
         } else {
             (b, "second")
         };
+        let t = if a.len() > b.len() { ta } else { tb };
         return Some(format!(
             "the {which} run went on after event {n}: {}",
-            longer[n]
+            t.render_event(&longer[n])
         ));
     }
     None

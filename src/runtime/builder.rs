@@ -4,7 +4,6 @@ use std::fmt;
 use std::future::Future;
 
 use super::{Config, PanicPolicy, run_once};
-use crate::event::Event;
 use crate::failure::Failure;
 use crate::scheduler::{Decision, Fifo, Scheduler};
 use crate::time::Instant;
@@ -158,7 +157,6 @@ impl Builder {
         RunReport {
             output: out.output,
             decisions: out.decisions,
-            events: out.events,
             trace: out.trace,
             steps: out.steps,
             end_time: out.end_time,
@@ -173,8 +171,6 @@ pub struct RunReport<T> {
     pub output: Result<T, Failure>,
     /// The decision log: every task choice that had alternatives and every random value.
     pub decisions: Vec<Decision>,
-    /// The recorded events (empty unless [`Builder::record`] or [`Builder::record_last`]).
-    pub events: Vec<Event>,
     /// The events with the task and resource tables needed to render them (empty unless
     /// recording was on); see [`crate::trace`].
     pub trace: Trace,

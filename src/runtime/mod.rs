@@ -907,7 +907,6 @@ pub(crate) enum HolderChange {
 pub(crate) struct RunOutcome<T> {
     pub(crate) output: Result<T, Failure>,
     pub(crate) decisions: Vec<Decision>,
-    pub(crate) events: Vec<Event>,
     pub(crate) trace: Trace,
     pub(crate) steps: u64,
     pub(crate) end_time: Instant,
@@ -967,7 +966,7 @@ pub(crate) fn run_once<F: Future>(
         .as_ref()
         .map(|r| r.take().into())
         .unwrap_or_default();
-    let trace = core.trace(events.clone());
+    let trace = core.trace(events);
     let steps = core.step.get();
     let end_time = core.clock.borrow().now();
     let failure = core.failure.take();
@@ -988,7 +987,6 @@ pub(crate) fn run_once<F: Future>(
             decisions: decisions.clone(),
             steps,
             time: end_time,
-            events: events.clone(),
             trace: trace.clone(),
         }),
     };
@@ -996,7 +994,6 @@ pub(crate) fn run_once<F: Future>(
         RunOutcome {
             output,
             decisions,
-            events,
             trace,
             steps,
             end_time,
