@@ -343,7 +343,7 @@ impl<E: 'static> TaskGroup<E> {
 /// use detsim::time::{now, sleep, Duration};
 /// detsim::run(async {
 ///     let r = task_group(|g| async move {
-///         g.spawn(async { sleep(Duration::from_millis(100)).await; Err("boom") }).unwrap();
+///         g.spawn(async { sleep(Duration::from_millis(100)).await; Err::<(), _>("boom") }).unwrap();
 ///         let sibling = g.spawn(async { sleep(Duration::from_secs(1)).await; Ok(()) }).unwrap();
 ///         let _ = sibling; // cancelled when the first child fails
 ///         sleep(Duration::from_secs(10)).await; // the body is cancelled too
