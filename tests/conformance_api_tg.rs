@@ -258,11 +258,9 @@ fn tg_07_body_error_aborts() {
     );
 }
 
-fn crash_after(d: u64) -> impl Future<Output = Result<(), E>> {
-    async move {
-        sleep(ms(d)).await;
-        Err(E::Value(format!("{}", d as f64 / 1000.0)))
-    }
+async fn crash_after(d: u64) -> Result<(), E> {
+    sleep(ms(d)).await;
+    Err(E::Value(format!("{}", d as f64 / 1000.0)))
 }
 
 /// TG-08 — nested groups, the outer child fails first:
