@@ -22,6 +22,7 @@ use std::task::{Context, Poll, Waker};
 use futures::FutureExt;
 
 use super::{OnDrop, call_soon};
+use crate::promise::{Promise, PromiseError};
 use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
 
 type Outcome<T> = Result<T, JoinError>;
@@ -32,7 +33,7 @@ struct State<T> {
     done: Cell<bool>,
     failed: Cell<Option<usize>>,
     waker: RefCell<Option<Waker>>,
-    cancels: RefCell<Vec<CancelHandle>>,
+    cancels: RefCell<Vec<Box<dyn Fn()>>>,
     fail_fast: fn(&Outcome<T>) -> bool,
 }
 
@@ -95,7 +96,7 @@ impl<T: 'static> Core<T> {
                 }));
                 fut.await
             });
-            core.state.cancels.borrow_mut().push(h.cancel_handle());
+            core.push_cancel(h.cancel_handle());
             *cell.borrow_mut() = Some(h);
         }
         core
@@ -108,7 +109,7 @@ impl<T: 'static> Core<T> {
         let handles: Vec<JoinHandle<T>> = handles.into_iter().collect();
         let core = Core::new(handles.len(), fail);
         for (i, h) in handles.into_iter().enumerate() {
-            core.state.cancels.borrow_mut().push(h.cancel_handle());
+            core.push_cancel(h.cancel_handle());
             let s2 = core.state.clone();
             // A watcher: woken when the task ends, exactly where its done callback would run.
             drop(Builder::new().name("gather callback").spawn(async move {
@@ -117,6 +118,12 @@ impl<T: 'static> Core<T> {
             }));
         }
         core
+    }
+
+    fn push_cancel(&self, c: CancelHandle) {
+        self.state.cancels.borrow_mut().push(Box::new(move || {
+            c.cancel();
+        }));
     }
 
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
@@ -149,13 +156,39 @@ impl<T: 'static> Core<T> {
     }
 }
 
+impl<T: Clone + 'static, E: Clone + 'static> Core<Result<T, E>> {
+    fn from_promises(
+        promises: impl IntoIterator<Item = Promise<T, E>>,
+        fail: fn(&Outcome<Result<T, E>>) -> bool,
+    ) -> Self {
+        let promises: Vec<Promise<T, E>> = promises.into_iter().collect();
+        let core = Core::new(promises.len(), fail);
+        for (i, p) in promises.into_iter().enumerate() {
+            let s2 = core.state.clone();
+            // asyncio's gather adds its done callback to the future itself: one hop.
+            p.add_done_callback(move |p| {
+                let r = match p.result() {
+                    Ok(Ok(v)) => Ok(Ok(v)),
+                    Ok(Err(PromiseError::Failed(e))) => Ok(Err(e)),
+                    Ok(Err(PromiseError::Cancelled)) | Err(_) => Err(JoinError::cancelled()),
+                };
+                s2.child_done(i, r);
+            });
+            core.state.cancels.borrow_mut().push(Box::new(move || {
+                p.cancel();
+            }));
+        }
+        core
+    }
+}
+
 impl<T> Drop for Core<T> {
     fn drop(&mut self) {
         if !self.state.done.replace(true) {
             let cancels = std::mem::take(&mut *self.state.cancels.borrow_mut());
-            for c in cancels {
-                if crate::runtime::try_with_core(|_| ()).is_some() {
-                    c.cancel();
+            if crate::runtime::try_with_core(|_| ()).is_some() {
+                for c in cancels {
+                    c();
                 }
             }
         }
@@ -281,6 +314,55 @@ where
 {
     GatherSettled {
         core: Core::from_futures(futs, never),
+    }
+}
+
+/// [`try_gather`] over promises, with asyncio's timing for gathering futures: each promise's
+/// done callback settles the outer result (one hop), with no task in between. A cancelled
+/// promise counts as a cancelled child. Dropping it before it settles cancels the promises.
+///
+/// # Panics
+///
+/// Outside a detsim run.
+///
+/// ```
+/// use detsim::{combinators::try_gather_promises, promise::Promise};
+/// detsim::run(async {
+///     let (a, b) = (Promise::<i32, String>::new(), Promise::new());
+///     let g = try_gather_promises([a.clone(), b.clone()]);
+///     b.set_result(1).unwrap();
+///     a.set_result(2).unwrap();
+///     assert_eq!(g.await, Ok(vec![2, 1]));
+/// });
+/// ```
+pub fn try_gather_promises<T: Clone + 'static, E: Clone + 'static>(
+    promises: impl IntoIterator<Item = Promise<T, E>>,
+) -> TryGather<T, E> {
+    TryGather {
+        core: Core::from_promises(promises, result_failed),
+    }
+}
+
+/// [`gather_settled`] over promises (asyncio's `gather(*futures, return_exceptions=True)`): every
+/// outcome in argument order, a cancelled promise as a cancelled [`JoinError`].
+///
+/// ```
+/// use detsim::{combinators::gather_promises_settled, promise::Promise};
+/// detsim::run(async {
+///     let (a, b) = (Promise::<i32, &str>::new(), Promise::new());
+///     let g = gather_promises_settled([a.clone(), b.clone()]);
+///     a.set_error("zero").unwrap();
+///     b.cancel();
+///     let r = g.await;
+///     assert_eq!(r[0], Ok(Err("zero")));
+///     assert!(r[1].as_ref().unwrap_err().is_cancelled());
+/// });
+/// ```
+pub fn gather_promises_settled<T: Clone + 'static, E: Clone + 'static>(
+    promises: impl IntoIterator<Item = Promise<T, E>>,
+) -> GatherSettled<Result<T, E>> {
+    GatherSettled {
+        core: Core::from_promises(promises, never),
     }
 }
 

@@ -22,7 +22,8 @@ mod wait;
 
 pub use gather::{
     Gather, GatherError, GatherSettled, GatherTuple, TryGather, TupleGather, gather,
-    gather_settled, gather_tasks, gather_tuple, try_gather,
+    gather_promises_settled, gather_settled, gather_tasks, gather_tuple, try_gather,
+    try_gather_promises,
 };
 pub use shield::shield;
 pub use wait::{
