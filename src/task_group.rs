@@ -269,18 +269,20 @@ impl<E: 'static> TaskGroup<E> {
             fut,
             note: note.clone(),
         };
+        let end: Rc<RefCell<Option<ChildEnd<E>>>> = Rc::new(RefCell::new(None));
+        let e2 = end.clone();
+        // However the child ends, its done callback is queued at that moment; the guard lives in
+        // the task's future, so it fires even for a child cancelled before it first ran.
+        let cb = OnDrop(Some(move || {
+            let outcome = match (e2.borrow_mut().take(), note.borrow_mut().take()) {
+                (Some(end), _) => end,
+                (None, Some(m)) => ChildEnd::Failed(ChildFailure::Panicked(m)),
+                (None, None) => ChildEnd::Cancelled,
+            };
+            call_soon("task group callback", move || state.child_done(outcome));
+        }));
         let h = Builder::new().name("task group child").spawn(async move {
-            let end: Rc<RefCell<Option<ChildEnd<E>>>> = Rc::new(RefCell::new(None));
-            let e2 = end.clone();
-            // However the child ends, its done callback is queued at that moment.
-            let _cb = OnDrop(Some(move || {
-                let outcome = match (e2.borrow_mut().take(), note.borrow_mut().take()) {
-                    (Some(end), _) => end,
-                    (None, Some(m)) => ChildEnd::Failed(ChildFailure::Panicked(m)),
-                    (None, None) => ChildEnd::Cancelled,
-                };
-                call_soon("task group callback", move || state.child_done(outcome));
-            }));
+            let _cb = cb;
             match fut.await {
                 Ok(v) => {
                     *end.borrow_mut() = Some(ChildEnd::Ok);

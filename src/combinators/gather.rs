@@ -84,16 +84,18 @@ impl<T: 'static> Core<T> {
         for (i, fut) in futs.into_iter().enumerate() {
             let cell: Rc<RefCell<Option<JoinHandle<T>>>> = Rc::new(RefCell::new(None));
             let (c2, s2) = (cell.clone(), core.state.clone());
+            // Runs when the child ends, however it ends (even cancelled before it started, when
+            // its future is dropped unpolled): queue its done callback.
+            let cb = OnDrop(Some(move || {
+                call_soon("gather callback", move || {
+                    let h = c2.borrow_mut().take();
+                    if let Some(r) = h.and_then(|h| h.now_or_never()) {
+                        s2.child_done(i, r);
+                    }
+                })
+            }));
             let h = Builder::new().name("gather child").spawn(async move {
-                // Runs when the child ends, however it ends: queue its done callback.
-                let _cb = OnDrop(Some(move || {
-                    call_soon("gather callback", move || {
-                        let h = c2.borrow_mut().take();
-                        if let Some(r) = h.and_then(|h| h.now_or_never()) {
-                            s2.child_done(i, r);
-                        }
-                    })
-                }));
+                let _cb = cb;
                 fut.await
             });
             core.push_cancel(h.cancel_handle());
