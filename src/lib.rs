@@ -55,6 +55,9 @@
 //! * [`task`]: spawning, names, [`JoinHandle`], cancellation, [`yield_now`].
 //! * [`time`]: simulated [`Instant`](time::Instant), `sleep`, `timeout`, `interval`.
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
+//! * [`promise`]: [`Promise`](promise::Promise), asyncio's one-shot `Future`.
+//! * [`combinators`]: [`gather`], [`try_gather`], `wait`, `as_completed`, `shield`.
+//! * [`task_group`]: structured concurrency, asyncio's `TaskGroup`.
 //! * [`event`]: the events a run records.
 //! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
 //! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
@@ -65,13 +68,16 @@
 // report's fields harder to reach.
 #![allow(clippy::result_large_err)]
 
+pub mod combinators;
 pub mod event;
 pub mod explore;
 mod failure;
+pub mod promise;
 mod random;
 mod runtime;
 pub mod scheduler;
 pub mod task;
+pub mod task_group;
 pub mod time;
 pub mod trace;
 
@@ -82,6 +88,7 @@ pub mod __private {
     pub use insta;
 }
 
+pub use combinators::{gather, try_gather};
 pub use explore::check;
 pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};
 pub use random::{random_below, random_bool, random_u64};

@@ -146,6 +146,11 @@ impl<T> JoinHandle<T> {
         self.state.finished.get()
     }
 
+    /// Looks at the task's outcome without taking it: `None` while it runs (used by `wait`).
+    pub(crate) fn peek<R>(&self, f: impl FnOnce(Option<&Result<T, JoinError>>) -> R) -> R {
+        f(self.state.result.borrow().as_ref())
+    }
+
     /// A clonable handle that can only cancel the task: hand it to other tasks or timers
     /// (asyncio lets any code call `task.cancel()`), while this handle awaits the output.
     ///

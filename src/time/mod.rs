@@ -16,10 +16,14 @@
 //! The clock itself (the timer queue) lives in the runtime; this module is its user-facing API.
 
 mod interval;
+mod scope;
 mod sleep;
 mod timeout;
 
 pub use interval::{Interval, interval, interval_at};
+pub use scope::{
+    RescheduleError, Scoped, TimeoutScope, WaitFor, timeout_scope, timeout_scope_at, wait_for,
+};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::Duration;
 pub use timeout::{Elapsed, Timeout, timeout, timeout_at};

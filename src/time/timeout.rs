@@ -14,6 +14,11 @@ pub struct Elapsed {
 }
 
 impl Elapsed {
+    /// An `Elapsed` for `deadline` (used by the timeout scopes and `wait_for` of the task API).
+    pub(crate) fn new(deadline: Instant) -> Elapsed {
+        Elapsed { deadline }
+    }
+
     /// The deadline that passed.
     pub fn deadline(&self) -> Instant {
         self.deadline
