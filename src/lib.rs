@@ -69,6 +69,7 @@ mod failure;
 mod random;
 mod runtime;
 pub mod scheduler;
+pub mod sync;
 pub mod task;
 pub mod time;
 
