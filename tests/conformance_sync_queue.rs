@@ -198,7 +198,7 @@ fn bar_06_cancelling_a_filling_waiter() {
     assert_eq!(
         out,
         (
-            vec!["1", "2", "1", "t1-cancelled", "2"]
+            ["1", "2", "1", "t1-cancelled", "2"]
                 .iter()
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>(),
