@@ -98,7 +98,11 @@ fn bpo_22970_condition_wait_cancelled_while_reacquiring_keeps_lock_consistent() 
         yield_now().await; // W dropped
         let held_by_notifier = cond.locked();
         drop(g);
-        (held_by_notifier, w.await.unwrap_err().is_cancelled(), cond.locked())
+        (
+            held_by_notifier,
+            w.await.unwrap_err().is_cancelled(),
+            cond.locked(),
+        )
     });
     assert_eq!(out, (true, true, false));
 }
@@ -337,7 +341,9 @@ fn deadlock_report_names_resource_and_holder() {
     let FailureKind::Deadlock { blocked } = &failure.kind else {
         panic!("expected a deadlock, got {failure}");
     };
-    let main = blocked.iter().find(|b| b.task.name.as_deref() == Some("main"));
+    let main = blocked
+        .iter()
+        .find(|b| b.task.name.as_deref() == Some("main"));
     let main = main.unwrap();
     assert_eq!(main.waiting_for, r#"Lock "account b""#);
     assert_eq!(main.holders[0].name.as_deref(), Some("transfer b->a"));
