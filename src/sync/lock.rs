@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::resource::{Resource, current_task};
+use super::resource::Resource;
 use super::waiters::{Key, Waiters};
 use crate::runtime::HolderChange;
 use crate::task::TaskId;
@@ -30,12 +30,13 @@ pub(crate) struct LockInner {
 }
 
 impl LockInner {
+    #[inline]
     fn take(&self) {
         self.locked.set(true);
-        self.holder.set(current_task());
-        self.res.op("acquire", HolderChange::Add);
+        self.holder.set(self.res.op("acquire", HolderChange::Add));
     }
 
+    #[inline]
     fn release(&self) {
         if !self.locked.get() {
             panic!(
@@ -52,6 +53,7 @@ impl LockInner {
         self.wake_up_first();
     }
 
+    #[inline]
     fn wake_up_first(&self) {
         let w = self.waiters.borrow_mut().notify_head();
         if let Some(w) = w {
@@ -122,14 +124,16 @@ impl Lock {
     /// Acquires the lock; the guard releases it when dropped. Completes without suspending when
     /// the lock is free and no live task waits for it. Dropping the future while it waits leaves
     /// the queue, passing the lock on if it had been granted.
+    #[inline]
     pub fn acquire(&self) -> Acquire {
         Acquire {
-            lock: self.inner.clone(),
+            lock: Some(self.inner.clone()),
             key: None,
         }
     }
 
     /// Whether the lock is held.
+    #[inline]
     pub fn locked(&self) -> bool {
         self.inner.locked.get()
     }
@@ -157,6 +161,7 @@ impl Lock {
     ///     assert!(!lock.locked());
     /// });
     /// ```
+    #[inline]
     pub fn release(&self) {
         self.inner.release();
     }
@@ -169,7 +174,8 @@ impl Lock {
 /// The future returned by [`Lock::acquire`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire {
-    lock: Rc<LockInner>,
+    /// Moved into the guard on success.
+    lock: Option<Rc<LockInner>>,
     key: Option<Key>,
 }
 
@@ -184,26 +190,35 @@ impl fmt::Debug for Acquire {
 impl Future for Acquire {
     type Output = LockGuard;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard> {
-        let lock = self.lock.clone();
-        match self.key {
+        let this = &mut *self;
+        let lock = this
+            .lock
+            .as_ref()
+            .expect("Lock::acquire polled after it returned");
+        match this.key {
             None => {
                 let mut ws = lock.waiters.borrow_mut();
                 if !lock.locked.get() && ws.all_cancelled() {
                     drop(ws);
                     lock.take();
-                    return Poll::Ready(LockGuard { lock: Some(lock) });
+                    return Poll::Ready(LockGuard {
+                        lock: this.lock.take(),
+                    });
                 }
-                self.key = Some(ws.push(1, cx.waker()));
+                this.key = Some(ws.push(1, cx.waker()));
             }
             Some(key) => {
                 let mut ws = lock.waiters.borrow_mut();
                 if ws.is_notified(key) == Some(true) {
                     ws.remove(key);
                     drop(ws);
-                    self.key = None;
+                    this.key = None;
                     lock.take();
-                    return Poll::Ready(LockGuard { lock: Some(lock) });
+                    return Poll::Ready(LockGuard {
+                        lock: this.lock.take(),
+                    });
                 }
                 ws.set_waker(key, cx.waker());
             }
@@ -214,11 +229,12 @@ impl Future for Acquire {
 }
 
 impl Drop for Acquire {
+    #[inline]
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.lock.waiters.borrow_mut().remove(key);
-            if !self.lock.locked.get() {
-                self.lock.wake_up_first();
+        if let (Some(key), Some(lock)) = (self.key.take(), &self.lock) {
+            lock.waiters.borrow_mut().remove(key);
+            if !lock.locked.get() {
+                lock.wake_up_first();
             }
         }
     }
@@ -248,6 +264,7 @@ impl LockGuard {
 }
 
 impl Drop for LockGuard {
+    #[inline]
     fn drop(&mut self) {
         if let Some(l) = self.lock.take() {
             l.release();

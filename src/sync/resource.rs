@@ -31,6 +31,7 @@ impl Resource {
         self.name.as_deref()
     }
 
+    #[inline]
     fn id(&self, core: &Core) -> u32 {
         let run = core.run_id();
         match self.reg.get() {
@@ -43,10 +44,15 @@ impl Resource {
         }
     }
 
-    /// Records `op` and how it changes the holders.
+    /// Records `op` and how it changes the holders; returns the current task (one look-up of
+    /// the runtime for both, on the hot path).
     #[inline]
-    pub(crate) fn op(&self, op: &'static str, change: HolderChange) {
-        try_with_core(|c| c.resource_op(self.id(c), op, change));
+    pub(crate) fn op(&self, op: &'static str, change: HolderChange) -> Option<TaskId> {
+        try_with_core(|c| {
+            c.resource_op(self.id(c), op, change);
+            c.current_task()
+        })
+        .flatten()
     }
 
     /// Records that the current task is about to block on this resource.
@@ -54,10 +60,4 @@ impl Resource {
     pub(crate) fn block(&self) {
         try_with_core(|c| c.set_waiting(WaitOn::Resource(self.id(c))));
     }
-}
-
-/// The current task, inside a run.
-#[inline]
-pub(crate) fn current_task() -> Option<TaskId> {
-    try_with_core(|c| c.current_task()).flatten()
 }

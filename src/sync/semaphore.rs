@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::errors::SemaphoreOverRelease;
-use super::resource::{Resource, current_task};
+use super::resource::Resource;
 use super::waiters::{Key, Waiters};
 use crate::runtime::HolderChange;
 use crate::task::TaskId;
@@ -44,16 +44,19 @@ impl SemInner {
         })
     }
 
+    #[inline]
     pub(crate) fn value(&self) -> usize {
         self.value.get()
     }
 
     /// asyncio's `locked()`, for a request of `n` units.
+    #[inline]
     pub(crate) fn locked_for(&self, n: usize) -> bool {
         self.value.get() < n || self.waiters.borrow().any_live()
     }
 
     /// `_wake_up_next`: wakes the first waiter that is not done, reserving its units.
+    #[inline]
     fn wake_up_next(&self) -> bool {
         let r = self
             .waiters
@@ -79,6 +82,7 @@ impl SemInner {
     }
 
     /// Adds `n` units and wakes waiters (one, as asyncio, when `n == 1`).
+    #[inline]
     pub(crate) fn add(&self, n: usize) {
         self.value.set(self.value.get() + n);
         if self.wake_up_next() && n > 1 {
@@ -86,6 +90,7 @@ impl SemInner {
         }
     }
 
+    #[inline]
     pub(crate) fn acquire(self: &Rc<Self>, n: usize) -> AcquireMany {
         AcquireMany {
             sem: self.clone(),
@@ -94,14 +99,13 @@ impl SemInner {
         }
     }
 
+    #[inline]
     fn granted(&self, n: usize) -> RawPermit {
-        self.res.op("acquire", HolderChange::Add);
-        RawPermit {
-            n,
-            task: current_task(),
-        }
+        let task = self.res.op("acquire", HolderChange::Add);
+        RawPermit { n, task }
     }
 
+    #[inline]
     pub(crate) fn release_permit(&self, p: &RawPermit) {
         if let Some(b) = self.bound {
             if self.value.get() + p.n > b && !std::thread::panicking() {
@@ -145,6 +149,7 @@ pub(crate) struct AcquireMany {
 impl Future for AcquireMany {
     type Output = RawPermit;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RawPermit> {
         let sem = self.sem.clone();
         let n = self.n;
@@ -175,6 +180,7 @@ impl Future for AcquireMany {
 }
 
 impl Drop for AcquireMany {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let notified = self.sem.waiters.borrow_mut().remove(key);
@@ -245,6 +251,7 @@ impl Semaphore {
 
     /// Waits for a unit; completes without suspending when the semaphore is not
     /// [`locked`](Semaphore::locked).
+    #[inline]
     pub fn acquire(&self) -> Acquire {
         Acquire {
             inner: self.inner.acquire(1),
@@ -258,6 +265,7 @@ impl Semaphore {
     }
 
     /// Units available; units reserved for woken waiters are not counted.
+    #[inline]
     pub fn value(&self) -> usize {
         self.inner.value()
     }
@@ -321,6 +329,7 @@ impl BoundedSemaphore {
     }
 
     /// Waits for a unit; see [`Semaphore::acquire`].
+    #[inline]
     pub fn acquire(&self) -> Acquire {
         Acquire {
             inner: self.inner.acquire(1),
@@ -333,6 +342,7 @@ impl BoundedSemaphore {
     }
 
     /// Units available.
+    #[inline]
     pub fn value(&self) -> usize {
         self.inner.value()
     }
@@ -372,6 +382,7 @@ impl fmt::Debug for Acquire {
 impl Future for Acquire {
     type Output = SemaphorePermit;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit> {
         let sem = self.inner.sem.clone();
         Pin::new(&mut self.inner)
@@ -407,6 +418,7 @@ impl SemaphorePermit {
 }
 
 impl Drop for SemaphorePermit {
+    #[inline]
     fn drop(&mut self) {
         if let Some(s) = self.sem.take() {
             s.release_permit(&self.raw);

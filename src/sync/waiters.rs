@@ -64,9 +64,11 @@ fn cancel_requested(task: Option<TaskId>) -> bool {
 }
 
 impl Entry {
+    #[inline]
     fn cancelled(&self) -> bool {
         !self.notified && cancel_requested(self.task)
     }
+    #[inline]
     fn done(&self) -> bool {
         self.notified || cancel_requested(self.task)
     }
@@ -120,11 +122,13 @@ impl Waiters {
     }
 
     /// asyncio's `all(w.cancelled() for w in waiters)` (true when empty).
+    #[inline]
     pub(crate) fn all_cancelled(&self) -> bool {
         self.entries.iter().all(Entry::cancelled)
     }
 
     /// asyncio's `any(not w.cancelled() for w in waiters)`.
+    #[inline]
     pub(crate) fn any_live(&self) -> bool {
         !self.all_cancelled()
     }
@@ -141,6 +145,7 @@ impl Waiters {
     }
 
     /// Lock's `_wake_up_first`: notifies the head only, and only if it is not done.
+    #[inline]
     pub(crate) fn notify_head(&mut self) -> Option<Waker> {
         match self.entries.front() {
             Some(e) if !e.done() => Some(self.notify_at(0)),
@@ -150,6 +155,7 @@ impl Waiters {
 
     /// Semaphore's `_wake_up_next`: the first entry that is not done, if it wants at most
     /// `available` units. Returns the units granted and the waker to call.
+    #[inline]
     pub(crate) fn notify_first_fitting(&mut self, available: usize) -> Option<(usize, Waker)> {
         let i = self.entries.iter().position(|e| !e.done())?;
         let want = self.entries[i].want;
