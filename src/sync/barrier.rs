@@ -126,10 +126,10 @@ impl Barrier {
         if parties == 0 {
             return Err(ZeroParties);
         }
-        let lock = Lock::with_kind("Barrier", name.map(Rc::from));
+        let lock = Lock::with_kind("Barrier lock", name.map(Rc::from));
         Ok(Barrier {
             inner: Rc::new(Inner {
-                cond: Condition::with_lock(lock),
+                cond: Condition::with_lock_kind(lock, "Barrier"),
                 parties,
                 count: Cell::new(0),
                 state: Cell::new(BarrierState::Filling),

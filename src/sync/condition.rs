@@ -103,12 +103,17 @@ impl Condition {
 
     /// A condition on an existing lock (asyncio's `Condition(lock)`).
     pub fn with_lock(lock: Lock) -> Condition {
+        Condition::with_lock_kind(lock, "Condition")
+    }
+
+    /// A condition on `lock` reported as `kind` (a primitive built on a condition).
+    pub(crate) fn with_lock_kind(lock: Lock, kind: &'static str) -> Condition {
         let name = lock.inner.res.name().map(Rc::from);
         Condition {
             lock,
             inner: Rc::new(Inner {
                 waiters: RefCell::new(Waiters::default()),
-                res: Resource::new("Condition", name),
+                res: Resource::new(kind, name),
             }),
         }
     }
