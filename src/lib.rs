@@ -76,6 +76,7 @@ pub mod promise;
 mod random;
 mod runtime;
 pub mod scheduler;
+pub mod sync;
 pub mod task;
 pub mod task_group;
 pub mod time;

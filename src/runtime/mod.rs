@@ -106,7 +106,6 @@ pub(crate) enum WaitOn {
     SleepForever,
     Join(TaskId),
     /// A resource registered with [`Core::register_resource`].
-    #[allow(dead_code)] // constructed by the sync primitives (issue 4)
     Resource(u32),
 }
 
@@ -416,10 +415,24 @@ impl Core {
         }
     }
 
+    /// Distinguishes this run from every other run in the process (never reported).
+    pub(crate) fn run_id(&self) -> u64 {
+        self.shared.id
+    }
+
+    /// Whether cancellation of `id` was requested and its future is not yet dropped: asyncio's
+    /// state where the task's waiter future is already cancelled (S10 b), which primitives must
+    /// treat as a cancelled waiter.
+    pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
+        self.tasks
+            .borrow()
+            .get(id.index())
+            .is_some_and(|s| s.cancel && !s.done)
+    }
+
     // ----- resources ----------------------------------------------------------------------
 
     /// Registers a waitable resource for reports; returns its id.
-    #[allow(dead_code)] // used by the sync primitives (issue 4)
     pub(crate) fn register_resource(&self, kind: &'static str, name: Option<Rc<str>>) -> u32 {
         let mut rs = self.resources.borrow_mut();
         rs.push(ResourceInfo {
@@ -431,7 +444,6 @@ impl Core {
     }
 
     /// Updates who holds a resource, and records the operation as an event.
-    #[allow(dead_code)] // used by the sync primitives (issue 4)
     pub(crate) fn resource_op(&self, resource: u32, op: &'static str, holder: HolderChange) {
         let task = self.current.get();
         if let Some(info) = self.resources.borrow_mut().get_mut(resource as usize) {
@@ -893,7 +905,6 @@ impl Core {
 
 /// How a resource operation changes its holders.
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code)] // used by the sync primitives (issue 4)
 pub(crate) enum HolderChange {
     /// No change.
     None,
