@@ -23,7 +23,10 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{CountingAlloc, Mode, Off, On, YieldOnce, counted, fmt_secs, interleaved, median, peak_heap, polls};
+use common::{
+    CountingAlloc, Mode, Off, On, YieldOnce, counted, fmt_secs, interleaved, median, peak_heap,
+    polls,
+};
 use futures::task::LocalSpawnExt;
 
 #[global_allocator]
@@ -332,18 +335,22 @@ struct Row {
     ratio: f64,
     /// The same, per poll.
     ratio_per_poll: f64,
+    /// Peak heap bytes above the start, in the counting run.
+    peak: usize,
 }
 
 /// Measures one workload on every contender that supports it, interleaved, within roughly
 /// `budget` seconds (at least `min_rounds` rounds).
 fn measure(w: Workload, budget: f64, min_rounds: usize, max_rounds: usize) -> Vec<Row> {
-    let cs: Vec<Contender> = CONTENDERS
-        .into_iter()
-        .filter(|c| c.supports(w))
+    let cs: Vec<Contender> = CONTENDERS.into_iter().filter(|c| c.supports(w)).collect();
+    // Counting pass, with the allocator counting too; it doubles as the warm-up.
+    let counts: Vec<(u64, usize)> = cs
+        .iter()
+        .map(|&c| {
+            let (n, peak) = peak_heap(|| count_polls(c, w));
+            (n, peak)
+        })
         .collect();
-    // Counting pass; it doubles as the warm-up.
-    let counts: Vec<u64> = cs.iter().map(|&c| count_polls(c, w)).collect();
-    // One timed warm-up round sizes the number of rounds.
     let mut closures: Vec<Box<dyn FnMut()>> = cs
         .iter()
         .map(|&c| -> Box<dyn FnMut()> {
@@ -353,25 +360,28 @@ fn measure(w: Workload, budget: f64, min_rounds: usize, max_rounds: usize) -> Ve
         })
         .collect();
     let mut refs: Vec<&mut dyn FnMut()> = closures.iter_mut().map(|b| &mut **b as _).collect();
-    let warm = interleaved(&mut refs, 1);
-    let round: f64 = warm.iter().map(|v| v[0]).sum();
+    // The first timed round sizes the number of rounds, and counts as one.
+    let mut times = interleaved(&mut refs, 1);
+    let round: f64 = times.iter().map(|v| v[0]).sum();
     let rounds = ((budget / round) as usize).clamp(min_rounds, max_rounds);
-    let times = interleaved(&mut refs, rounds);
+    let more = interleaved(&mut refs, rounds - 1);
+    for (t, m) in times.iter_mut().zip(more) {
+        t.extend(m);
+    }
     let tokio = cs.iter().position(|&c| c == Contender::Tokio).unwrap();
     cs.iter()
         .enumerate()
         .map(|(i, &c)| {
-            let ratios: Vec<f64> = (0..rounds)
-                .map(|r| times[i][r] / times[tokio][r])
-                .collect();
+            let ratios: Vec<f64> = (0..rounds).map(|r| times[i][r] / times[tokio][r]).collect();
             let ratio = median(&ratios);
             Row {
                 workload: w,
                 contender: c,
-                polls: counts[i],
+                polls: counts[i].0,
                 median: median(&times[i]),
                 ratio,
-                ratio_per_poll: ratio * counts[tokio] as f64 / counts[i] as f64,
+                ratio_per_poll: ratio * counts[tokio].0 as f64 / counts[i].0 as f64,
+                peak: counts[i].1,
             }
         })
         .collect()
@@ -431,13 +441,14 @@ fn main() {
         return;
     }
 
-    // Scaling: 1k, 10k, 100k tasks (yield: tasks × 10 yields).
+    // Scaling: 1k, 10k, 100k tasks (yield: tasks × 4 yields).
+    let names = ["spawn", "yield×4", "sleep"];
     let sizes = [1_000, 10_000, 100_000];
     let families: [fn(usize) -> Workload; 3] = [
         |n| Workload::Spawn { tasks: n },
         |n| Workload::Yield {
             tasks: n,
-            yields: 10,
+            yields: 4,
         },
         |n| Workload::Sleep { tasks: n },
     ];
@@ -447,7 +458,9 @@ fn main() {
             scaling.extend(measure(fam(n), 2.0, 3, 41));
         }
     }
-    println!("\n## Scaling: time per element (task; for yield, one yield) at 1k / 10k / 100k tasks\n");
+    println!(
+        "\n## Scaling: time per element (task; for yield, one yield) at 1k / 10k / 100k tasks\n"
+    );
     println!(
         "| {:<8} | {:<14} | {:>10} | {:>10} | {:>10} | {:>12} | {:>14} |",
         "workload", "contender", "1k", "10k", "100k", "100k / 1k", "ratio@100k"
@@ -456,7 +469,7 @@ fn main() {
         "|{:-<10}|{:-<16}|{:->12}|{:->12}|{:->12}|{:->14}|{:->16}|",
         "", "", "", "", "", "", ""
     );
-    for (fi, name) in ["spawn", "yield×10", "sleep"].iter().enumerate() {
+    for (fi, name) in names.iter().enumerate() {
         for c in CONTENDERS {
             let per: Vec<&Row> = sizes
                 .iter()
@@ -486,8 +499,8 @@ fn main() {
         }
     }
 
-    // Peak heap: one run per case, allocator counting on.
-    println!("\n## Peak heap above the start of the run, bytes per task (total at 100k)\n");
+    // Peak heap, from the counting runs.
+    println!("\n## Peak heap above the start of the run: bytes per task, and total at 100k\n");
     println!(
         "| {:<8} | {:<14} | {:>8} | {:>8} | {:>8} | {:>10} | {:>12} |",
         "workload", "contender", "1k", "10k", "100k", "marginal", "total @100k"
@@ -496,21 +509,26 @@ fn main() {
         "|{:-<10}|{:-<16}|{:->10}|{:->10}|{:->10}|{:->12}|{:->14}|",
         "", "", "", "", "", "", ""
     );
-    for (fi, name) in ["spawn", "yield×10", "sleep"].iter().enumerate() {
+    for (fi, name) in names.iter().enumerate() {
         for c in CONTENDERS {
-            if !c.supports(families[fi](1)) {
-                continue;
-            }
             let peaks: Vec<usize> = sizes
                 .iter()
-                .map(|&n| peak_heap(|| black_box(run::<Off>(c, families[fi](n)))).1)
+                .filter_map(|&n| {
+                    scaling
+                        .iter()
+                        .find(|r| r.contender == c && r.workload == families[fi](n))
+                        .map(|r| r.peak)
+                })
                 .collect();
+            if peaks.len() != sizes.len() {
+                continue;
+            }
             let per: Vec<f64> = sizes
                 .iter()
                 .zip(&peaks)
                 .map(|(&n, &p)| p as f64 / n as f64)
                 .collect();
-            let marginal = (peaks[2] - peaks[1]) as f64 / (sizes[2] - sizes[1]) as f64;
+            let marginal = (peaks[2] as f64 - peaks[1] as f64) / (sizes[2] - sizes[1]) as f64;
             println!(
                 "| {:<8} | {:<14} | {:>8.0} | {:>8.0} | {:>8.0} | {:>10.0} | {:>9.1} MB |",
                 name,

@@ -177,7 +177,7 @@ pub fn interleaved(runs: &mut [&mut dyn FnMut()], rounds: usize) -> Vec<Vec<f64>
     let mut out = vec![Vec::with_capacity(rounds); runs.len()];
     for _ in 0..rounds {
         for (i, r) in runs.iter_mut().enumerate() {
-            out[i].push(time(|| r()).as_secs_f64());
+            out[i].push(time(&mut **r).as_secs_f64());
         }
     }
     out
