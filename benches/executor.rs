@@ -337,23 +337,30 @@ struct Row {
     ratio_per_poll: f64,
     /// Peak heap bytes above the start, in the counting run.
     peak: usize,
+    /// Seconds of each round.
+    times: Vec<f64>,
 }
 
-/// Measures one workload on every contender that supports it, interleaved, within roughly
-/// `budget` seconds (at least `min_rounds` rounds).
-fn measure(w: Workload, budget: f64, min_rounds: usize, max_rounds: usize) -> Vec<Row> {
-    let cs: Vec<Contender> = CONTENDERS.into_iter().filter(|c| c.supports(w)).collect();
-    // Counting pass, with the allocator counting too; it doubles as the warm-up.
-    let counts: Vec<(u64, usize)> = cs
+/// Measures the workloads `ws` on every contender that supports them, all (workload, contender)
+/// pairs interleaved in every round, within roughly `budget` seconds (at least `min_rounds`).
+fn measure(ws: &[Workload], budget: f64, min_rounds: usize, max_rounds: usize) -> Vec<Row> {
+    let cases: Vec<(Workload, Contender)> = ws
         .iter()
-        .map(|&c| {
-            let (n, peak) = peak_heap(|| count_polls(c, w));
-            (n, peak)
+        .flat_map(|&w| {
+            CONTENDERS
+                .into_iter()
+                .filter(move |c| c.supports(w))
+                .map(move |c| (w, c))
         })
         .collect();
-    let mut closures: Vec<Box<dyn FnMut()>> = cs
+    // Counting pass, with the allocator counting too; it doubles as the warm-up.
+    let counts: Vec<(u64, usize)> = cases
         .iter()
-        .map(|&c| -> Box<dyn FnMut()> {
+        .map(|&(w, c)| peak_heap(|| count_polls(c, w)))
+        .collect();
+    let mut closures: Vec<Box<dyn FnMut()>> = cases
+        .iter()
+        .map(|&(w, c)| -> Box<dyn FnMut()> {
             Box::new(move || {
                 black_box(run::<Off>(c, w));
             })
@@ -368,11 +375,18 @@ fn measure(w: Workload, budget: f64, min_rounds: usize, max_rounds: usize) -> Ve
     for (t, m) in times.iter_mut().zip(more) {
         t.extend(m);
     }
-    let tokio = cs.iter().position(|&c| c == Contender::Tokio).unwrap();
-    cs.iter()
+    let tokio_of = |w: Workload| {
+        cases
+            .iter()
+            .position(|&(w2, c)| w2 == w && c == Contender::Tokio)
+            .unwrap()
+    };
+    cases
+        .iter()
         .enumerate()
-        .map(|(i, &c)| {
-            let ratios: Vec<f64> = (0..rounds).map(|r| times[i][r] / times[tokio][r]).collect();
+        .map(|(i, &(w, c))| {
+            let t = tokio_of(w);
+            let ratios: Vec<f64> = (0..rounds).map(|r| times[i][r] / times[t][r]).collect();
             let ratio = median(&ratios);
             Row {
                 workload: w,
@@ -380,11 +394,24 @@ fn measure(w: Workload, budget: f64, min_rounds: usize, max_rounds: usize) -> Ve
                 polls: counts[i].0,
                 median: median(&times[i]),
                 ratio,
-                ratio_per_poll: ratio * counts[tokio].0 as f64 / counts[i].0 as f64,
+                ratio_per_poll: ratio * counts[t].0 as f64 / counts[i].0 as f64,
                 peak: counts[i].1,
+                times: times[i].clone(),
             }
         })
         .collect()
+}
+
+/// Median over rounds of (time per element of `big`) / (time per element of `small`).
+fn growth(big: &Row, small: &Row) -> f64 {
+    let per = |r: &Row, t: f64| t / r.workload.elements() as f64;
+    let ratios: Vec<f64> = big
+        .times
+        .iter()
+        .zip(&small.times)
+        .map(|(&b, &s)| per(big, b) / per(small, s))
+        .collect();
+    median(&ratios)
 }
 
 fn print_rows(rows: &[Row]) {
@@ -432,7 +459,7 @@ fn main() {
     let budget = if quick { 1.0 } else { 4.0 };
     let mut rows = Vec::new();
     for w in headline {
-        rows.extend(measure(w, budget, 5, 41));
+        rows.extend(measure(&[w], budget, 5, 41));
     }
     println!("## Headline workloads\n");
     print_rows(&rows);
@@ -454,20 +481,20 @@ fn main() {
     ];
     let mut scaling: Vec<Row> = Vec::new();
     for fam in families {
-        for n in sizes {
-            scaling.extend(measure(fam(n), 2.0, 3, 41));
-        }
+        let ws: Vec<Workload> = sizes.iter().map(|&n| fam(n)).collect();
+        scaling.extend(measure(&ws, 6.0, 3, 41));
     }
     println!(
-        "\n## Scaling: time per element (task; for yield, one yield) at 1k / 10k / 100k tasks\n"
+        "\n## Scaling: median time per element (task; for yield, one yield) at 1k / 10k / 100k tasks.\n\
+         growth: median over rounds of the ratio of time per element (1.00x = linear)\n"
     );
     println!(
-        "| {:<8} | {:<14} | {:>10} | {:>10} | {:>10} | {:>12} | {:>14} |",
-        "workload", "contender", "1k", "10k", "100k", "100k / 1k", "ratio@100k"
+        "| {:<8} | {:<14} | {:>10} | {:>10} | {:>10} | {:>9} | {:>10} | {:>10} |",
+        "workload", "contender", "1k", "10k", "100k", "10k / 1k", "100k / 10k", "vs tokio@100k"
     );
     println!(
-        "|{:-<10}|{:-<16}|{:->12}|{:->12}|{:->12}|{:->14}|{:->16}|",
-        "", "", "", "", "", "", ""
+        "|{:-<10}|{:-<16}|{:->12}|{:->12}|{:->12}|{:->11}|{:->12}|{:->15}|",
+        "", "", "", "", "", "", "", ""
     );
     for (fi, name) in names.iter().enumerate() {
         for c in CONTENDERS {
@@ -487,13 +514,14 @@ fn main() {
                 .map(|r| r.median * 1e9 / r.workload.elements() as f64)
                 .collect();
             println!(
-                "| {:<8} | {:<14} | {:>7.1} ns | {:>7.1} ns | {:>7.1} ns | {:>11.2}x | {:>13.2}x |",
+                "| {:<8} | {:<14} | {:>7.1} ns | {:>7.1} ns | {:>7.1} ns | {:>8.2}x | {:>9.2}x | {:>12.2}x |",
                 name,
                 c.label(),
                 ns[0],
                 ns[1],
                 ns[2],
-                ns[2] / ns[0],
+                growth(per[1], per[0]),
+                growth(per[2], per[1]),
                 per[2].ratio
             );
         }
