@@ -34,7 +34,7 @@
 
 mod builder;
 mod panic;
-mod ready;
+pub(crate) mod ready;
 mod waker;
 
 pub(crate) mod clock;
@@ -533,7 +533,7 @@ impl Core {
             0
         } else {
             let choice = TaskChoice {
-                runnable: ready.as_slice(),
+                runnable: ready.view(),
                 step: self.step.get() + 1,
                 previous: self.previous.get(),
                 now: self.clock.borrow().now(),
@@ -548,7 +548,7 @@ impl Core {
                 )));
             }
             let d = Decision::Task {
-                task: ready.as_slice()[i],
+                task: ready.get(i),
                 index: i as u32,
                 runnable: n as u32,
             };
@@ -561,7 +561,7 @@ impl Core {
     }
 
     fn runnable_refs(&self) -> Vec<TaskRef> {
-        let ids: Vec<TaskId> = self.ready.borrow().as_slice().to_vec();
+        let ids: Vec<TaskId> = self.ready.borrow().view().to_vec();
         ids.into_iter().map(|t| self.task_ref(t)).collect()
     }
 
@@ -807,7 +807,7 @@ impl Core {
         if was_queued {
             // It woke itself and then finished in the same step: take the stale entry out.
             let mut ready = self.ready.borrow_mut();
-            if let Some(i) = ready.as_slice().iter().position(|t| *t == id) {
+            if let Some(i) = ready.view().position(id) {
                 ready.remove(i);
                 self.iteration_left
                     .set(self.iteration_left.get().min(ready.len()));

@@ -1,43 +1,181 @@
 //! The ready queue: runnable tasks in FIFO order, with removal at any position.
 //!
-//! Index 0 is the head (what asyncio runs next). The scheduler sees the queue as a slice; the
-//! chosen task is removed and the order of the rest is kept, so "index 0" keeps meaning "the FIFO
-//! choice" for every later decision. Removal costs `O(min(i, n − i))`; the head is `O(1)`.
+//! Index 0 is the head (what asyncio runs next). The scheduler sees the queue through a
+//! [`Runnable`] view; the chosen task is removed and the order of the rest is kept, so "index 0"
+//! keeps meaning "the FIFO choice" for every later decision.
+//!
+//! Two representations, chosen by size, with the same behaviour:
+//!
+//! * **small** (the common case): the tasks in order in `buf[head..]`; removing index `i` shifts
+//!   the shorter side, `O(min(i, n − i))`, and the head costs `O(1)`;
+//! * **large** (more than [`LARGE`] runnable tasks): `buf` is append-only with tombstones, and a
+//!   Fenwick tree over the live slots finds and removes the `i`-th live task in `O(log n)`, so a
+//!   random choice among 100,000 runnable tasks costs what it costs among 1,000.
+//!
+//! The queue switches to large above [`LARGE`] tasks and back below [`SMALL`], rebuilding in
+//! `O(n)`; the gap between the two keeps that amortised `O(1)`.
+
+use std::ops::Index;
 
 use crate::task::TaskId;
 
+/// Above this many runnable tasks the queue uses the Fenwick representation.
+const LARGE: usize = 4096;
+/// Below this many it returns to the plain vector.
+const SMALL: usize = 1024;
+
 #[derive(Debug, Default)]
 pub(crate) struct ReadyQueue {
+    /// Small: the queue is `buf[head..]`. Large: every slot since the last rebuild, live or not.
     buf: Vec<TaskId>,
     head: usize,
+    large: Option<Fenwick>,
+}
+
+/// The large representation's bookkeeping over `buf`.
+#[derive(Debug)]
+struct Fenwick {
+    /// `alive[j]`: slot `j` of `buf` holds a runnable task.
+    alive: Vec<bool>,
+    /// 1-based Fenwick tree of live counts over slots; its length is a power of two.
+    tree: Vec<u32>,
+    live: usize,
+}
+
+impl Fenwick {
+    fn with_live_slots(n: usize) -> Fenwick {
+        let cap = (2 * n).max(2 * LARGE).next_power_of_two();
+        // The O(n) build: each node adds itself to its parent, in index order.
+        let mut tree = vec![0u32; cap + 1];
+        for j in 1..=cap {
+            if j <= n {
+                tree[j] += 1;
+            }
+            let parent = j + (j & j.wrapping_neg());
+            if parent <= cap {
+                let v = tree[j];
+                tree[parent] += v;
+            }
+        }
+        let mut alive = Vec::with_capacity(cap);
+        alive.resize(n, true);
+        Fenwick {
+            alive,
+            tree,
+            live: n,
+        }
+    }
+
+    fn cap(&self) -> usize {
+        self.tree.len() - 1
+    }
+
+    fn add(&mut self, slot: usize, delta: i32) {
+        let mut j = slot + 1;
+        while j <= self.cap() {
+            self.tree[j] = (self.tree[j] as i32 + delta) as u32;
+            j += j & j.wrapping_neg();
+        }
+    }
+
+    /// The slot of the `i`-th (0-based) live task.
+    fn find(&self, i: usize) -> usize {
+        let mut pos = 0;
+        let mut rem = i as u32 + 1;
+        let mut step = self.cap();
+        while step > 0 {
+            let next = pos + step;
+            if next <= self.cap() && self.tree[next] < rem {
+                pos = next;
+                rem -= self.tree[next];
+            }
+            step /= 2;
+        }
+        pos
+    }
 }
 
 impl ReadyQueue {
     pub(crate) fn clear(&mut self) {
         self.buf.clear();
         self.head = 0;
+        self.large = None;
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.buf.len() - self.head
+        match &self.large {
+            None => self.buf.len() - self.head,
+            Some(f) => f.live,
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    pub(crate) fn as_slice(&self) -> &[TaskId] {
-        &self.buf[self.head..]
+    /// The runnable tasks, in order, as the scheduler sees them.
+    pub(crate) fn view(&self) -> Runnable<'_> {
+        match &self.large {
+            None => Runnable::from(&self.buf[self.head..]),
+            Some(f) => Runnable {
+                repr: Repr::Large(&self.buf, f),
+            },
+        }
+    }
+
+    /// The task at index `i`.
+    pub(crate) fn get(&self, i: usize) -> TaskId {
+        match &self.large {
+            None => self.buf[self.head + i],
+            Some(f) => self.buf[f.find(i)],
+        }
     }
 
     pub(crate) fn push_back(&mut self, t: TaskId) {
-        self.buf.push(t);
+        match &mut self.large {
+            None => {
+                self.buf.push(t);
+                if self.buf.len() - self.head > LARGE {
+                    self.make_large();
+                }
+            }
+            Some(f) => {
+                if self.buf.len() == f.cap() {
+                    self.rebuild_large();
+                }
+                let f = self.large.as_mut().expect("large");
+                let slot = self.buf.len();
+                self.buf.push(t);
+                f.alive.push(true);
+                f.live += 1;
+                f.add(slot, 1);
+            }
+        }
     }
 
     /// Removes and returns the task at `i` (0 is the head), keeping the order of the others.
     pub(crate) fn remove(&mut self, i: usize) -> TaskId {
         let n = self.len();
         assert!(i < n, "ready queue index {i} out of range {n}");
+        let Some(f) = &mut self.large else {
+            return self.remove_small(i);
+        };
+        let slot = f.find(i);
+        f.alive[slot] = false;
+        f.live -= 1;
+        f.add(slot, -1);
+        let t = self.buf[slot];
+        let live = f.live;
+        if live < SMALL {
+            self.make_small();
+        } else if self.buf.len() > 2 * live + LARGE {
+            self.rebuild_large();
+        }
+        t
+    }
+
+    fn remove_small(&mut self, i: usize) -> TaskId {
+        let n = self.buf.len() - self.head;
         let at = self.head + i;
         let t = self.buf[at];
         if i < n / 2 {
@@ -62,6 +200,140 @@ impl ReadyQueue {
         }
         t
     }
+
+    /// The live tasks in order, compacted.
+    fn live_tasks(&self) -> Vec<TaskId> {
+        self.view().iter().copied().collect()
+    }
+
+    fn make_large(&mut self) {
+        self.buf.drain(..self.head);
+        self.head = 0;
+        self.large = Some(Fenwick::with_live_slots(self.buf.len()));
+    }
+
+    fn rebuild_large(&mut self) {
+        self.buf = self.live_tasks();
+        self.large = Some(Fenwick::with_live_slots(self.buf.len()));
+    }
+
+    fn make_small(&mut self) {
+        self.buf = self.live_tasks();
+        self.head = 0;
+        self.large = None;
+    }
+}
+
+/// The runnable tasks in ready-queue (FIFO) order, as a [`Scheduler`](crate::scheduler::Scheduler)
+/// sees them: index 0 is what asyncio would run next.
+///
+/// It behaves like a slice of [`TaskId`]s (`len`, indexing, `iter`, `contains`, `position`);
+/// indexing costs `O(1)` for ordinary queues and `O(log n)` for very large ones.
+///
+/// ```
+/// use detsim::scheduler::Runnable;
+/// use detsim::TaskId;
+/// let ids = [TaskId::from_u32(3), TaskId::from_u32(5)];
+/// let r = Runnable::from(&ids[..]);
+/// assert_eq!(r.len(), 2);
+/// assert_eq!(r[1].as_u32(), 5);
+/// assert_eq!(r.position(TaskId::from_u32(5)), Some(1));
+/// assert_eq!(r.iter().map(|t| t.as_u32()).collect::<Vec<_>>(), [3, 5]);
+/// ```
+#[derive(Clone, Copy)]
+pub struct Runnable<'a> {
+    repr: Repr<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Repr<'a> {
+    Slice(&'a [TaskId]),
+    Large(&'a [TaskId], &'a Fenwick),
+}
+
+impl<'a> From<&'a [TaskId]> for Runnable<'a> {
+    fn from(s: &'a [TaskId]) -> Runnable<'a> {
+        Runnable {
+            repr: Repr::Slice(s),
+        }
+    }
+}
+
+impl std::fmt::Debug for Runnable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> Runnable<'a> {
+    /// How many tasks are runnable.
+    pub fn len(&self) -> usize {
+        match self.repr {
+            Repr::Slice(s) => s.len(),
+            Repr::Large(_, f) => f.live,
+        }
+    }
+
+    /// Whether none is (never the case for a scheduler's choice, which has at least two).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The task at index `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&'a TaskId> {
+        match self.repr {
+            Repr::Slice(s) => s.get(i),
+            Repr::Large(b, f) => (i < f.live).then(|| &b[f.find(i)]),
+        }
+    }
+
+    /// The tasks in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a TaskId> + 'a {
+        let (slice, alive): (&'a [TaskId], Option<&'a [bool]>) = match self.repr {
+            Repr::Slice(s) => (s, None),
+            Repr::Large(b, f) => (b, Some(&f.alive[..])),
+        };
+        slice
+            .iter()
+            .enumerate()
+            .filter(move |(j, _)| alive.is_none_or(|a| a[*j]))
+            .map(|(_, t)| t)
+    }
+
+    /// Whether `t` is runnable.
+    pub fn contains(&self, t: &TaskId) -> bool {
+        self.iter().any(|x| x == t)
+    }
+
+    /// The index of `t`, if it is runnable.
+    pub fn position(&self, t: TaskId) -> Option<usize> {
+        self.iter().position(|x| *x == t)
+    }
+
+    /// The tasks, collected.
+    pub fn to_vec(&self) -> Vec<TaskId> {
+        self.iter().copied().collect()
+    }
+}
+
+impl Index<usize> for Runnable<'_> {
+    type Output = TaskId;
+
+    fn index(&self, i: usize) -> &TaskId {
+        match self.get(i) {
+            Some(t) => t,
+            None => panic!("runnable index {i} out of range {}", self.len()),
+        }
+    }
+}
+
+impl<'a> IntoIterator for Runnable<'a> {
+    type Item = &'a TaskId;
+    type IntoIter = Box<dyn Iterator<Item = &'a TaskId> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
 }
 
 #[cfg(test)]
@@ -69,7 +341,7 @@ mod tests {
     use super::*;
 
     fn ids(q: &ReadyQueue) -> Vec<u32> {
-        q.as_slice().iter().map(|t| t.as_u32()).collect()
+        q.view().iter().map(|t| t.as_u32()).collect()
     }
 
     #[test]
@@ -101,5 +373,48 @@ mod tests {
         }
         assert_eq!(q.len(), 5000);
         assert!(q.buf.len() < 5000 * 2 + 1100);
+    }
+
+    /// The large representation behaves exactly like a `Vec` with `remove(i)`, through growth,
+    /// rebuilds and the switch back to small.
+    #[test]
+    fn large_matches_a_plain_vector() {
+        let mut q = ReadyQueue::default();
+        let mut model: Vec<u32> = Vec::new();
+        let mut x: u64 = 12345;
+        let mut next_id = 0u32;
+        let mut rand = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for round in 0..60_000 {
+            // Grow to ~20k, then shrink to ~0, twice.
+            let grow = (round / 15_000) % 2 == 0;
+            if model.is_empty() || (grow && rand(10) < 7) || (!grow && rand(10) < 3) {
+                q.push_back(TaskId::from_u32(next_id));
+                model.push(next_id);
+                next_id += 1;
+            } else {
+                let i = if rand(4) == 0 { 0 } else { rand(model.len()) };
+                assert_eq!(q.get(i).as_u32(), model[i]);
+                assert_eq!(q.remove(i).as_u32(), model.remove(i));
+            }
+            assert_eq!(q.len(), model.len());
+            if round % 5000 == 0 {
+                assert_eq!(ids(&q), model);
+                let v = q.view();
+                if !model.is_empty() {
+                    let k = rand(model.len());
+                    assert_eq!(v[k].as_u32(), model[k]);
+                    assert_eq!(v.position(TaskId::from_u32(model[k])), Some(k));
+                }
+            }
+        }
+        assert!(
+            next_id > 2 * LARGE as u32,
+            "the test must reach the large representation"
+        );
     }
 }

@@ -397,7 +397,9 @@ impl Scheduler for Dfs {
                 (p, Vec::new())
             }
             (BoundKind::Preemptions, None) => {
-                (runnable[0], runnable[1..].iter().rev().copied().collect())
+                let mut rest: Vec<TaskId> = runnable.iter().skip(1).copied().collect();
+                rest.reverse();
+                (runnable[0], rest)
             }
             (BoundKind::Delays, _) => {
                 for (i, t) in runnable.iter().enumerate().skip(1) {
@@ -460,7 +462,7 @@ mod tests {
     fn choose(d: &mut Dfs, runnable: &[TaskId], previous: Option<TaskId>) -> TaskId {
         let i = d
             .choose_task(&TaskChoice {
-                runnable,
+                runnable: runnable.into(),
                 step: 1,
                 previous,
                 now: crate::time::Instant::ZERO,
@@ -528,7 +530,7 @@ mod tests {
         d.begin_run(0);
         let e = d
             .choose_task(&TaskChoice {
-                runnable: &[t(1), t(3)],
+                runnable: (&[t(1), t(3)][..]).into(),
                 step: 4,
                 previous: None,
                 now: crate::time::Instant::ZERO,

@@ -47,6 +47,7 @@ mod random;
 mod replay;
 mod urw;
 
+pub use crate::runtime::ready::Runnable;
 pub use choices::Choices;
 pub use dfs::{BoundKind, Dfs};
 pub use fifo::Fifo;
@@ -65,7 +66,7 @@ use crate::time::Instant;
 #[derive(Debug)]
 pub struct TaskChoice<'a> {
     /// The runnable tasks in ready-queue (FIFO) order; always at least two.
-    pub runnable: &'a [TaskId],
+    pub runnable: Runnable<'a>,
     /// The number of the step about to run (the first step of a run is 1).
     pub step: u64,
     /// The task that ran in the previous step, if any. It is in `runnable` when it yielded or was

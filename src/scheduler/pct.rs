@@ -13,7 +13,9 @@
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::Rng;
 
-use super::{Decision, ScheduleError, Scheduler, TaskChoice, chacha_from_seed, index_below};
+use super::{
+    Decision, Runnable, ScheduleError, Scheduler, TaskChoice, chacha_from_seed, index_below,
+};
 use crate::task::TaskId;
 
 /// The step estimate used before any run has finished (when `k` is not pinned).
@@ -157,7 +159,7 @@ impl Pct {
 
     /// Index of the highest-priority runnable task (ties, which need equal 64-bit keys, go to the
     /// lower task id).
-    fn top(&mut self, runnable: &[TaskId]) -> usize {
+    fn top(&mut self, runnable: Runnable<'_>) -> usize {
         let mut best = 0;
         let mut best_key = (0u8, 0u64, std::cmp::Reverse(TaskId::from_u32(u32::MAX)));
         for (i, t) in runnable.iter().enumerate() {
@@ -253,7 +255,7 @@ mod tests {
 
     fn choose(p: &mut Pct, runnable: &[TaskId], step: u64) -> usize {
         p.choose_task(&TaskChoice {
-            runnable,
+            runnable: runnable.into(),
             step,
             previous: None,
             now: crate::time::Instant::ZERO,

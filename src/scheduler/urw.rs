@@ -263,7 +263,7 @@ mod tests {
 
     fn choice(runnable: &[TaskId], previous: Option<TaskId>) -> TaskChoice<'_> {
         TaskChoice {
-            runnable,
+            runnable: runnable.into(),
             step: 1,
             previous,
             now: crate::time::Instant::ZERO,
