@@ -97,7 +97,7 @@ pub(crate) trait JoinSink {
 }
 
 /// What a blocked task waits for, as the deadlock report shows it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) enum WaitOn {
     /// Nothing recorded: a future from outside detsim.
     #[default]
@@ -598,7 +598,7 @@ impl Core {
         let mut waits: Vec<(TaskId, WaitOn)> = Vec::new();
         for (i, s) in self.tasks.borrow().iter().enumerate() {
             if !s.done {
-                waits.push((TaskId::from_u32(i as u32), s.waiting.clone()));
+                waits.push((TaskId::from_u32(i as u32), s.waiting));
             }
         }
         waits

@@ -179,16 +179,12 @@ impl ReadyQueue {
         let at = self.head + i;
         let t = self.buf[at];
         if i < n / 2 {
-            // Shift the shorter front part right by one (a plain loop: the common shifts are a
-            // few elements, where a memmove call costs more than the copy).
-            for k in (self.head..at).rev() {
-                self.buf[k + 1] = self.buf[k];
-            }
+            // Shift the shorter front part right by one.
+            shift(&mut self.buf[self.head..=at], Dir::Right);
             self.head += 1;
         } else {
-            for k in at..self.buf.len() - 1 {
-                self.buf[k] = self.buf[k + 1];
-            }
+            let end = self.buf.len();
+            shift(&mut self.buf[at..end], Dir::Left);
             self.buf.pop();
         }
         if self.head == self.buf.len() {
@@ -221,6 +217,41 @@ impl ReadyQueue {
         self.buf = self.live_tasks();
         self.head = 0;
         self.large = None;
+    }
+}
+
+enum Dir {
+    Left,
+    Right,
+}
+
+/// Moves `s[1..]` one to the left (`Left`) or `s[..len-1]` one to the right (`Right`),
+/// overwriting one end. Short shifts (the usual few tasks) copy element by element; longer ones
+/// use `copy_within`, a vectorised memmove.
+#[inline]
+fn shift(s: &mut [TaskId], dir: Dir) {
+    let n = s.len();
+    if n <= 1 {
+        return;
+    }
+    if n <= 8 {
+        match dir {
+            Dir::Left => {
+                for k in 0..n - 1 {
+                    s[k] = s[k + 1];
+                }
+            }
+            Dir::Right => {
+                for k in (0..n - 1).rev() {
+                    s[k + 1] = s[k];
+                }
+            }
+        }
+    } else {
+        match dir {
+            Dir::Left => s.copy_within(1.., 0),
+            Dir::Right => s.copy_within(..n - 1, 1),
+        }
     }
 }
 
