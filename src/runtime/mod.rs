@@ -63,6 +63,26 @@ use waker::{RtShared, TaskWaker};
 
 scoped_tls::scoped_thread_local!(static CURRENT: Core);
 
+/// The few facts the primitives' uncontended paths need, mirrored in a plain thread-local so that
+/// they cost a load instead of a scoped-TLS look-up and a `RefCell` borrow of the core: the run's
+/// id (0 outside a run), the running task, and whether events are recorded. Written only by the
+/// run loop; reading it never changes a decision.
+pub(crate) struct Fast {
+    pub(crate) run: Cell<u64>,
+    pub(crate) task: Cell<Option<TaskId>>,
+    pub(crate) recording: Cell<bool>,
+}
+
+thread_local! {
+    pub(crate) static FAST: Fast = const {
+        Fast {
+            run: Cell::new(0),
+            task: Cell::new(None),
+            recording: Cell::new(false),
+        }
+    };
+}
+
 /// Runs `f` with the current run's core.
 ///
 /// # Panics
@@ -126,7 +146,8 @@ impl WaitOn {
 pub(crate) struct ResourceInfo {
     pub(crate) kind: &'static str,
     pub(crate) name: Option<Rc<str>>,
-    pub(crate) holders: Vec<TaskId>,
+    /// Shared with the primitive, which updates it on acquire and release without the core.
+    pub(crate) holders: Rc<RefCell<Vec<TaskId>>>,
 }
 
 /// When a task panic fails the whole run.
@@ -285,6 +306,13 @@ impl Core {
         self.current.get()
     }
 
+    /// Sets the running task, here and in [`FAST`].
+    #[inline]
+    fn set_current(&self, t: Option<TaskId>) {
+        self.current.set(t);
+        FAST.with(|f| f.task.set(t));
+    }
+
     pub(crate) fn task_name(&self, id: TaskId) -> Option<Rc<str>> {
         if id == MAIN {
             return Some(Rc::from("main"));
@@ -432,31 +460,25 @@ impl Core {
 
     // ----- resources ----------------------------------------------------------------------
 
-    /// Registers a waitable resource for reports; returns its id.
-    pub(crate) fn register_resource(&self, kind: &'static str, name: Option<Rc<str>>) -> u32 {
+    /// Registers a waitable resource for reports; returns its id. `holders` is the primitive's
+    /// own list of the tasks holding it, which the deadlock report reads.
+    pub(crate) fn register_resource(
+        &self,
+        kind: &'static str,
+        name: Option<Rc<str>>,
+        holders: Rc<RefCell<Vec<TaskId>>>,
+    ) -> u32 {
         let mut rs = self.resources.borrow_mut();
         rs.push(ResourceInfo {
             kind,
             name,
-            holders: Vec::new(),
+            holders,
         });
         (rs.len() - 1) as u32
     }
 
-    /// Updates who holds a resource, and records the operation as an event.
-    pub(crate) fn resource_op(&self, resource: u32, op: &'static str, holder: HolderChange) {
-        let task = self.current.get();
-        if let Some(info) = self.resources.borrow_mut().get_mut(resource as usize) {
-            match (holder, task) {
-                (HolderChange::Add, Some(t)) => info.holders.push(t),
-                (HolderChange::Remove(t), _) => {
-                    if let Some(i) = info.holders.iter().position(|h| *h == t) {
-                        info.holders.remove(i);
-                    }
-                }
-                _ => {}
-            }
-        }
+    /// Records a resource operation as an event (the primitive keeps its holders itself).
+    pub(crate) fn resource_event(&self, resource: u32, op: &'static str) {
         self.emit(EventKind::Resource { resource, op });
     }
 
@@ -584,7 +606,7 @@ impl Core {
                     Some(n) => format!("{} {:?}", info.kind, n),
                     None => format!("{} #{}", info.kind, r),
                 };
-                let holders = info.holders.clone();
+                let holders = info.holders.borrow().clone();
                 drop(rs);
                 (
                     what,
@@ -684,7 +706,7 @@ impl Core {
             tasks[MAIN.index()].queued = false;
             tasks[MAIN.index()].waiting = WaitOn::Unknown;
         }
-        self.current.set(Some(MAIN));
+        self.set_current(Some(MAIN));
         let span = self.task_span(MAIN);
         let _entered = span.enter();
         self.emit(EventKind::Poll);
@@ -708,7 +730,7 @@ impl Core {
                 None
             }
         };
-        self.current.set(None);
+        self.set_current(None);
         self.previous.set(Some(MAIN));
         out
     }
@@ -724,7 +746,7 @@ impl Core {
         let Some((mut fut, waker)) = run else {
             return;
         };
-        self.current.set(Some(id));
+        self.set_current(Some(id));
         let span = self.task_span(id);
         let _entered = span.enter();
         self.emit(EventKind::Poll);
@@ -764,7 +786,7 @@ impl Core {
                 }
             }
         }
-        self.current.set(None);
+        self.set_current(None);
         self.previous.set(Some(id));
     }
 
@@ -878,7 +900,7 @@ impl Core {
                 slot.run.take()
             };
             if let Some((fut, waker)) = run {
-                self.current.set(Some(TaskId::from_u32(i as u32)));
+                self.set_current(Some(TaskId::from_u32(i as u32)));
                 let r = panic::catch_user(move || drop(fut));
                 drop(waker);
                 if let Err(p) = r {
@@ -893,7 +915,7 @@ impl Core {
                         });
                     }
                 }
-                self.current.set(None);
+                self.set_current(None);
             }
             i += 1;
         }
@@ -950,6 +972,23 @@ pub(crate) fn run_once<F: Future>(
         waiting: WaitOn::Unknown,
     });
     let mut main = Box::pin(main);
+    /// Clears [`FAST`] when the run ends, however it ends.
+    struct FastGuard;
+    impl Drop for FastGuard {
+        fn drop(&mut self) {
+            FAST.with(|f| {
+                f.run.set(0);
+                f.task.set(None);
+                f.recording.set(false);
+            });
+        }
+    }
+    FAST.with(|f| {
+        f.run.set(core.shared.id);
+        f.task.set(None);
+        f.recording.set(core.recording());
+    });
+    let fast_guard = FastGuard;
     let output = CURRENT.set(&core, || {
         let out = core.run_loop(main.as_mut());
         core.shutdown();
@@ -957,9 +996,10 @@ pub(crate) fn run_once<F: Future>(
     });
     // Drop the main future with the runtime still current, so its Drop code can reach detsim.
     CURRENT.set(&core, || {
-        core.current.set(Some(MAIN));
+        core.set_current(Some(MAIN));
         let r = panic::catch_user(|| drop(main));
-        core.current.set(None);
+        core.set_current(None);
+        drop(fast_guard);
         if let Err(p) = r {
             if !p.is_scheduler_abort() && output.is_some() {
                 core.fail(FailureKind::Panic {

@@ -4,10 +4,10 @@
 //! it registers on first use within a run and again in each later run (keyed by the run's id).
 //! Outside a detsim run every method does nothing.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::runtime::{Core, HolderChange, WaitOn, try_with_core};
+use crate::runtime::{Core, FAST, HolderChange, WaitOn, try_with_core};
 use crate::task::TaskId;
 
 #[derive(Debug)]
@@ -16,6 +16,9 @@ pub(crate) struct Resource {
     name: Option<Rc<str>>,
     /// (run id, resource id in that run).
     reg: Cell<Option<(u64, u32)>>,
+    /// The tasks holding it, shared with the run's registry for deadlock reports. Updated here,
+    /// on the primitive's own fast path, without going through the runtime.
+    holders: Rc<RefCell<Vec<TaskId>>>,
 }
 
 impl Resource {
@@ -24,6 +27,7 @@ impl Resource {
             kind,
             name,
             reg: Cell::new(None),
+            holders: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
@@ -37,22 +41,46 @@ impl Resource {
         match self.reg.get() {
             Some((r, id)) if r == run => id,
             _ => {
-                let id = core.register_resource(self.kind, self.name.clone());
+                // A new run: holders left from an earlier run belong to it, not to this one.
+                self.holders.borrow_mut().clear();
+                let id = core.register_resource(self.kind, self.name.clone(), self.holders.clone());
                 self.reg.set(Some((run, id)));
                 id
             }
         }
     }
 
-    /// Records `op` and how it changes the holders; returns the current task (one look-up of
-    /// the runtime for both, on the hot path).
+    /// Records `op` and how it changes the holders; returns the current task. Without event
+    /// recording this never touches the runtime: it reads the thread's run facts and updates the
+    /// primitive's own holder list.
     #[inline]
     pub(crate) fn op(&self, op: &'static str, change: HolderChange) -> Option<TaskId> {
-        try_with_core(|c| {
-            c.resource_op(self.id(c), op, change);
-            c.current_task()
-        })
-        .flatten()
+        let (run, task, recording) = FAST.with(|f| (f.run.get(), f.task.get(), f.recording.get()));
+        if run == 0 {
+            return None; // outside a detsim run: nothing to record
+        }
+        if !matches!(self.reg.get(), Some((r, _)) if r == run) {
+            // First use in this run: clears holders left from an earlier run.
+            try_with_core(|c| self.id(c));
+        }
+        match change {
+            HolderChange::Add => {
+                if let Some(t) = task {
+                    self.holders.borrow_mut().push(t);
+                }
+            }
+            HolderChange::Remove(t) => {
+                let mut hs = self.holders.borrow_mut();
+                if let Some(i) = hs.iter().position(|h| *h == t) {
+                    hs.swap_remove(i);
+                }
+            }
+            HolderChange::None => {}
+        }
+        if recording {
+            try_with_core(|c| c.resource_event(self.id(c), op));
+        }
+        task
     }
 
     /// Records that the current task is about to block on this resource.
