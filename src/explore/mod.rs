@@ -975,7 +975,10 @@ where
             final_run = self.run_choices(&initial, tail);
             shrunk_schedule = Schedule::from_decisions(&decisions);
         }
-        let failure = final_run.failure.unwrap_or_else(|| original.clone());
+        let mut failure = final_run.failure.unwrap_or_else(|| original.clone());
+        // The shrunk run is a replay: say so rather than name the internal choice scheduler.
+        failure.seed = seed;
+        failure.scheduler = format!("{strategy}, replaying the shrunk schedule");
         let determinism = match self.replay_differs(&decisions, Some(&kind)) {
             None => Determinism::Confirmed,
             Some(d) => Determinism::Differs(d),
