@@ -56,7 +56,7 @@
 //! * [`time`]: simulated [`Instant`](time::Instant), `sleep`, `timeout`, `interval`.
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
 //! * [`promise`]: [`Promise`](promise::Promise), asyncio's one-shot `Future`.
-//! * [`combinators`]: [`gather`], [`try_gather`], `wait`, `as_completed`, `shield`.
+//! * [`combinators`]: [`gather()`], [`try_gather`], `wait`, `as_completed`, `shield`.
 //! * [`task_group`]: structured concurrency, asyncio's `TaskGroup`.
 //! * [`event`]: the events a run records.
 //! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.

@@ -6,7 +6,7 @@
 //! queued with `call_soon`, the callback settles the outer future, and the awaiting task's wakeup
 //! is queued in turn. Each of these is one position in the ready queue, and the cases observe
 //! them. detsim reproduces them exactly with tasks: a callback is a small task queued at the
-//! moment asyncio would queue it ([`call_soon`]), and the awaiting task is woken only when the
+//! moment asyncio would queue it (`call_soon`), and the awaiting task is woken only when the
 //! outer result is settled. So under the FIFO scheduler the orderings are asyncio's; under
 //! `Random` the callbacks are scheduling points like any other.
 //!

@@ -1,7 +1,7 @@
 //! Exploration: run a test body under many schedules, stop at the first failure, and hand back a
 //! seed and a shrunk schedule that replay it.
 //!
-//! [`check`] explores with the default settings; [`Builder`](crate::Builder) sets the budget
+//! [`check`] explores with the default settings; [`Builder`] sets the budget
 //! ([`schedules`](crate::Builder::schedules), [`time_budget`](crate::Builder::time_budget)), the
 //! [`strategy`](crate::Builder::strategy), the base [`seed`](crate::Builder::seed) and the
 //! [`max_steps`](crate::Builder::max_steps) of each run. Each schedule runs a fresh future from the

@@ -41,7 +41,8 @@ impl fmt::Display for ScheduleParseError {
 
 impl std::error::Error for ScheduleParseError {}
 
-/// A decision log in the form that replays it; see the [module docs](self).
+/// A decision log in the form that replays it: `ds1.` followed by base64url of the varint-encoded
+/// decisions and an FNV-1a checksum (see [`crate::explore`]).
 ///
 /// ```
 /// use detsim::explore::Schedule;
