@@ -357,3 +357,21 @@ fn every_strategy_form_parses_and_runs() {
         assert!(summary.schedules >= 1, "{form}");
     }
 }
+
+#[test]
+fn sharding_an_exhaustive_search_is_a_clear_error() {
+    let err = std::panic::catch_unwind(|| {
+        Builder::new()
+            .ignore_env()
+            .strategy(Strategy::Dfs {
+                delays: false,
+                max_bound: 1,
+            })
+            .shard(1, 2)
+            .explore(|| async {})
+    })
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("does not apply to Dfs"), "{msg}");
+    assert!(msg.contains("Run it unsharded"), "{msg}");
+}

@@ -717,9 +717,18 @@ where
         over_budget: &dyn Fn() -> bool,
     ) -> Result<Summary, Box<Found>> {
         let base = self.config.seed;
-        let indices = match only_seed {
+        if let (Some((k, n)), None) = (self.settings.shard, only_seed) {
+            panic!(
+                "detsim: shard {k}/{n} (DETSIM_SHARD or Builder::shard) does not apply to {}: an \
+                 exhaustive search walks one tree in order, so every shard would repeat the same \
+                 schedules. Run it unsharded, or shard a seeded strategy (random, pct, urw, \
+                 portfolio).",
+                sched.name()
+            );
+        }
+        let indices: Vec<u64> = match only_seed {
             Some(_) => vec![0],
-            None => self.indices(),
+            None => (0..self.settings.schedules).collect(),
         };
         let mut ran_count = 0u64;
         for &i in &indices {
