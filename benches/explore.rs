@@ -113,7 +113,7 @@ fn throughput(quick: bool) {
         ),
     ];
     println!(
-        "exploration throughput, {TASKS} tasks × {ROUNDS} × (lock, add, unlock, yield), each \
+        "\nexploration throughput, {TASKS} tasks × {ROUNDS} × (lock, add, unlock, yield), each \
          tool's own Mutex; {reps} interleaved rounds of {n_detsim} detsim / {n_shuttle} shuttle \
          schedules"
     );
@@ -492,7 +492,7 @@ fn bugs(quick: bool) {
             .collect()
     };
     println!(
-        "\nschedules to the first bug, base seeds 0..{seeds}, budget {budget} schedules per search \
+        "schedules to the first bug, base seeds 0..{seeds}, budget {budget} schedules per search \
          (median / 90th percentile; misses: searches that found nothing)"
     );
     println!(
@@ -558,10 +558,12 @@ fn main() {
     }
     let only_throughput = args.iter().any(|a| a == "--throughput");
     let only_bugs = args.iter().any(|a| a == "--bugs");
-    if !only_bugs {
-        throughput(quick);
-    }
+    // The bug searches first: shuttle installs a process-wide panic hook that prints on every
+    // panic, detsim's caught ones included, once it has run in this process.
     if !only_throughput {
         bugs(quick);
+    }
+    if !only_bugs {
+        throughput(quick);
     }
 }
