@@ -1,23 +1,37 @@
-//! Exploration throughput: schedules per second on shuttle's own kind of workload, detsim against
-//! the `shuttle` crate in the same process, interleaved so that machine noise hits both alike.
+//! Exploration benchmarks, detsim against the `shuttle` crate in the same process.
 //!
-//! Workload: 3 tasks, each doing 10 × (lock a mutex, add 1, unlock, yield); the main task joins
-//! them and checks the count.
+//! 1. **Throughput**: schedules per second on shuttle's own kind of workload — 3 tasks, each doing
+//!    10 × (lock a mutex, add 1, unlock, yield); the main task joins them and checks the count —
+//!    with each tool's own mutex (`detsim::sync::Mutex`, `shuttle::sync::Mutex`), for uniform
+//!    Random and for PCT of depth 3. Interleaved rounds, median of the per-round ratios.
+//! 2. **Schedules to the first bug**: for each demonstration program of `tests/common/demos.rs`
+//!    and a shuttle version of it written the way a shuttle user would (threads and
+//!    `shuttle::sync`, or shuttle's async tasks where the program needs cancellation), the number
+//!    of schedules each tool runs before the first failing one, with the same algorithm (Random,
+//!    PCT depth 3), over 100 base seeds: median and 90th percentile. Shuttle's part runs in a child
+//!    process with stderr discarded, because shuttle prints every failure it finds.
 //!
-//! `cargo bench --bench explore`
+//! `cargo bench --bench explore` (`-- --quick` for fewer rounds and seeds, `-- --throughput` or
+//! `-- --bugs` for one part).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use detsim::explore::Strategy;
+use detsim::explore::{Strategy, WARM_UP};
+use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
 
 const TASKS: usize = 3;
 const ROUNDS: usize = 10;
 
 async fn detsim_workload() {
-    let m = Rc::new(futures::lock::Mutex::new(0u32));
+    let m = Rc::new(detsim::sync::Mutex::new(0u32));
     let hs: Vec<_> = (0..TASKS)
         .map(|_| {
             let m = m.clone();
@@ -65,20 +79,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    if std::env::args().any(|a| a == "--profile-detsim") {
-        // For profilers: detsim's side alone.
-        for _ in 0..10 {
-            detsim::Builder::new()
-                .ignore_env()
-                .schedules(20_000)
-                .strategy(Strategy::Random)
-                .explore(detsim_workload)
-                .unwrap();
-        }
-        return;
-    }
+fn throughput(quick: bool) {
     let (n_detsim, n_shuttle, reps) = if quick {
         (2_000u64, 400usize, 9)
     } else {
@@ -99,14 +100,22 @@ fn main() {
             })
         })
     };
-    let rows: Vec<(&str, Runner, Runner)> = vec![(
-        "Random vs check_random",
-        detsim_with(Strategy::Random),
-        Box::new(|n| time(|| shuttle::check_random(shuttle_workload, n as usize))),
-    )];
+    let rows: Vec<(&str, Runner, Runner)> = vec![
+        (
+            "Random vs check_random",
+            detsim_with(Strategy::Random),
+            Box::new(|n| time(|| shuttle::check_random(shuttle_workload, n as usize))),
+        ),
+        (
+            "Pct{3} vs check_pct(·, 3)",
+            detsim_with(Strategy::Pct { depth: 3 }),
+            Box::new(|n| time(|| shuttle::check_pct(shuttle_workload, n as usize, 3))),
+        ),
+    ];
     println!(
-        "exploration throughput, {TASKS} tasks × {ROUNDS} × (lock, add, unlock, yield); \
-         {reps} interleaved rounds of {n_detsim} detsim / {n_shuttle} shuttle schedules"
+        "\nexploration throughput, {TASKS} tasks × {ROUNDS} × (lock, add, unlock, yield), each \
+         tool's own Mutex; {reps} interleaved rounds of {n_detsim} detsim / {n_shuttle} shuttle \
+         schedules"
     );
     println!(
         "{:<26} {:>16} {:>16} {:>14}",
@@ -127,5 +136,434 @@ fn main() {
             median(sr),
             median(ratios)
         );
+    }
+}
+
+// ----- schedules to the first bug: shuttle versions of the demonstrations ---------------------
+//
+// Plain data that detsim's programs keep in a `Cell` is a std atomic here (no scheduling point,
+// as a `Cell` has none under detsim); detsim's primitives become shuttle's; every
+// `yield_now().await` becomes `shuttle::thread::yield_now()` (or shuttle's async `yield_now`).
+
+fn yields(n: usize) {
+    for _ in 0..n {
+        shuttle::thread::yield_now();
+    }
+}
+
+fn shuttle_lost_update() {
+    let balance = Arc::new(AtomicU32::new(100));
+    let deposit = |setup: usize, amount: u32| {
+        let balance = balance.clone();
+        shuttle::thread::spawn(move || {
+            yields(setup);
+            let v = balance.load(Ordering::Relaxed);
+            shuttle::thread::yield_now();
+            balance.store(v + amount, Ordering::Relaxed);
+        })
+    };
+    let a = deposit(0, 10);
+    let b = deposit(2, 20);
+    a.join().unwrap();
+    b.join().unwrap();
+    assert_eq!(balance.load(Ordering::Relaxed), 130, "lost update");
+}
+
+fn shuttle_abba() {
+    let a = Arc::new(shuttle::sync::Mutex::new(()));
+    let b = Arc::new(shuttle::sync::Mutex::new(()));
+    let (a2, b2) = (a.clone(), b.clone());
+    let t1 = shuttle::thread::spawn(move || {
+        let _ga = a.lock().unwrap();
+        shuttle::thread::yield_now();
+        let _gb = b.lock().unwrap();
+        shuttle::thread::yield_now();
+    });
+    let t2 = shuttle::thread::spawn(move || {
+        yields(2);
+        let _gb = b2.lock().unwrap();
+        shuttle::thread::yield_now();
+        let _ga = a2.lock().unwrap();
+    });
+    t1.join().unwrap();
+    t2.join().unwrap();
+}
+
+/// asyncio's Event on a shuttle Mutex and Condvar: waiters woken by `set` return even if the
+/// event was cleared before they ran (the `generation` check), as detsim's Event does.
+#[derive(Default)]
+struct ShuttleEvent {
+    state: shuttle::sync::Mutex<(bool, u64)>,
+    cv: shuttle::sync::Condvar,
+}
+
+impl ShuttleEvent {
+    fn set(&self) {
+        let mut s = self.state.lock().unwrap();
+        if !s.0 {
+            *s = (true, s.1 + 1);
+            self.cv.notify_all();
+        }
+    }
+    fn clear(&self) {
+        self.state.lock().unwrap().0 = false;
+    }
+    fn wait(&self) {
+        let mut s = self.state.lock().unwrap();
+        let generation = s.1;
+        while !s.0 && s.1 == generation {
+            s = self.cv.wait(s).unwrap();
+        }
+    }
+}
+
+fn shuttle_event_cleared_too_early() {
+    let ready = Arc::new(ShuttleEvent::default());
+    let (r1, r2) = (ready.clone(), ready.clone());
+    let consumer = shuttle::thread::spawn(move || {
+        yields(2);
+        r1.wait();
+    });
+    let producer = shuttle::thread::spawn(move || {
+        shuttle::thread::yield_now();
+        r2.set();
+    });
+    let logger = shuttle::thread::spawn(move || {
+        ready.wait();
+        ready.clear();
+    });
+    producer.join().unwrap();
+    logger.join().unwrap();
+    consumer.join().unwrap();
+}
+
+fn shuttle_condition_if_not_while() {
+    let state = Arc::new((
+        shuttle::sync::Mutex::new(VecDeque::<u32>::new()),
+        shuttle::sync::Condvar::new(),
+    ));
+    let consumer = |setup: usize| {
+        let state = state.clone();
+        shuttle::thread::spawn(move || {
+            yields(setup);
+            let (m, cv) = &*state;
+            let mut q = m.lock().unwrap();
+            if q.is_empty() {
+                q = cv.wait(q).unwrap();
+            }
+            assert!(q.pop_front().is_some(), "woke to an empty queue");
+        })
+    };
+    let c1 = consumer(0);
+    let c2 = consumer(3);
+    let producer = shuttle::thread::spawn(move || {
+        for i in 0..2 {
+            shuttle::thread::yield_now();
+            let (m, cv) = &*state;
+            m.lock().unwrap().push_back(i);
+            cv.notify_all();
+        }
+    });
+    producer.join().unwrap();
+    c1.join().unwrap();
+    c2.join().unwrap();
+}
+
+/// shuttle has no task group: the failing sibling's end makes the "group" (main) abort the
+/// worker, which is what detsim's TaskGroup does. The pool's unit count is plain data, as the
+/// fast path of detsim's Semaphore has no scheduling point.
+fn shuttle_task_group_leaks_a_unit() {
+    shuttle::future::block_on(async {
+        let units = Arc::new(AtomicUsize::new(1));
+        let u = units.clone();
+        let worker = shuttle::future::spawn(async move {
+            u.fetch_sub(1, Ordering::Relaxed); // acquire + forget
+            shuttle::future::yield_now().await; // use the connection
+            u.fetch_add(1, Ordering::Relaxed); // release by hand
+        });
+        let failer = shuttle::future::spawn(async {
+            shuttle::future::yield_now().await;
+            shuttle::future::yield_now().await;
+        });
+        failer.await.unwrap(); // it failed validation: the group cancels the others
+        worker.abort();
+        let _ = worker.await;
+        assert_eq!(units.load(Ordering::Relaxed), 1, "leaked a unit");
+    });
+}
+
+/// The broken primitives are runtime-agnostic, so the same scenarios run as shuttle async tasks
+/// (`spawn_local`: they are `!Send`), with `abort` for the deadline.
+fn shuttle_lock_cancelled_grant() {
+    use common::broken::BrokenLock;
+    shuttle::future::block_on(async {
+        let lock = BrokenLock::new();
+        let l = lock.clone();
+        let holder = shuttle::future::spawn_local(async move {
+            let g = l.acquire().await;
+            shuttle::future::yield_now().await;
+            drop(g);
+        });
+        let l = lock.clone();
+        let w1 = shuttle::future::spawn_local(async move {
+            let _g = l.acquire().await;
+        });
+        let w2 = shuttle::future::spawn_local(async move {
+            let _g = lock.acquire().await;
+        });
+        for _ in 0..3 {
+            shuttle::future::yield_now().await;
+        }
+        w1.abort();
+        holder.await.unwrap();
+        w2.await.unwrap();
+        let _ = w1.await;
+    });
+}
+
+fn shuttle_semaphore_cancelled_wakeup() {
+    use common::broken::BrokenSemaphore;
+    shuttle::future::block_on(async {
+        let sem = BrokenSemaphore::new(1);
+        let s = sem.clone();
+        let holder = shuttle::future::spawn_local(async move {
+            let p = s.acquire().await;
+            shuttle::future::yield_now().await;
+            drop(p);
+        });
+        let s = sem.clone();
+        let waiter = shuttle::future::spawn_local(async move {
+            let _p = s.acquire().await;
+        });
+        for _ in 0..3 {
+            shuttle::future::yield_now().await;
+        }
+        waiter.abort();
+        holder.await.unwrap();
+        let _ = waiter.await;
+        let _p = sem.acquire().await;
+    });
+}
+
+/// The shuttle version of each demonstration, by the demonstration's name.
+fn shuttle_program(name: &str) -> fn() {
+    match name {
+        "lost update" => shuttle_lost_update,
+        "ABBA deadlock" => shuttle_abba,
+        "Event cleared too early" => shuttle_event_cleared_too_early,
+        "Condition `if` not `while`" => shuttle_condition_if_not_while,
+        "TaskGroup leaks a unit" => shuttle_task_group_leaks_a_unit,
+        "bpo-27585 Lock" => shuttle_lock_cancelled_grant,
+        "gh-90155 Semaphore" => shuttle_semaphore_cancelled_wakeup,
+        other => panic!("no shuttle version of {other:?}"),
+    }
+}
+
+/// Counts the executions a shuttle scheduler starts.
+struct Counting<S> {
+    inner: S,
+    count: Rc<std::cell::Cell<usize>>,
+}
+
+impl<S: Scheduler> Scheduler for Counting<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let s = self.inner.new_execution();
+        if s.is_some() {
+            self.count.set(self.count.get() + 1);
+        }
+        s
+    }
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        self.inner.next_task(runnable, current, is_yielding)
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+}
+
+/// Schedules shuttle runs up to and including the first failure (`None`: none within `budget`).
+fn shuttle_first_bug(program: fn(), pct: bool, seed: u64, budget: usize) -> Option<usize> {
+    let count = Rc::new(std::cell::Cell::new(0));
+    let mut config = shuttle::Config::new();
+    config.failure_persistence = shuttle::FailurePersistence::None;
+    let failed = if pct {
+        let sched = Counting {
+            inner: PctScheduler::new_from_seed(seed, 3, budget),
+            count: count.clone(),
+        };
+        let runner = shuttle::Runner::new(sched, config);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(program))).is_err()
+    } else {
+        let sched = Counting {
+            inner: RandomScheduler::new_from_seed(seed, budget),
+            count: count.clone(),
+        };
+        let runner = shuttle::Runner::new(sched, config);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(program))).is_err()
+    };
+    failed.then(|| count.get())
+}
+
+/// Schedules detsim runs up to and including the first failure, counting a learning strategy's
+/// warm-up runs (`None`: none within `budget`).
+fn detsim_first_bug(
+    program: common::demos::Program,
+    strategy: Strategy,
+    seed: u64,
+    budget: u64,
+) -> Option<u64> {
+    let learns = matches!(strategy, Strategy::Pct { .. });
+    let found = detsim::Builder::new()
+        .ignore_env()
+        .seed(seed)
+        .strategy(strategy)
+        .schedules(budget)
+        .shrink_runs(0)
+        .explore(program)
+        .err()?;
+    // `schedules_run` counts the warm-up runs only when the failure was found in one of them.
+    Some(match (learns, found.index) {
+        (true, Some(_)) => WARM_UP + found.schedules_run,
+        _ => found.schedules_run,
+    })
+}
+
+/// `(median, p90, misses)` of schedules to the first bug; a search that found nothing counts as
+/// more than the budget.
+fn stats(mut v: Vec<Option<u64>>) -> (String, String, usize) {
+    let misses = v.iter().filter(|x| x.is_none()).count();
+    v.sort_by_key(|x| x.unwrap_or(u64::MAX));
+    let show = |x: Option<u64>| x.map_or("—".to_string(), |n| n.to_string());
+    let p90 = v[(v.len() * 9).div_ceil(10) - 1];
+    (show(v[v.len() / 2]), show(p90), misses)
+}
+
+/// The child process: one line per (program, algorithm) with shuttle's counts, comma-separated
+/// (`-` for a miss).
+fn shuttle_bugs_child(seeds: u64, budget: usize) {
+    std::panic::set_hook(Box::new(|_| {}));
+    for demo in common::demos::all() {
+        let program = shuttle_program(demo.name);
+        for (algo, pct) in [("random", false), ("pct:3", true)] {
+            let counts: Vec<String> = (0..seeds)
+                .map(|seed| {
+                    shuttle_first_bug(program, pct, seed, budget)
+                        .map_or("-".to_string(), |n| n.to_string())
+                })
+                .collect();
+            println!("{}\t{algo}\t{}", demo.name, counts.join(","));
+        }
+    }
+}
+
+fn bugs(quick: bool) {
+    let (seeds, budget) = if quick {
+        (30u64, 10_000u64)
+    } else {
+        (100, 10_000)
+    };
+    let t = Instant::now();
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--shuttle-bugs-child",
+            &seeds.to_string(),
+            &budget.to_string(),
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("running the shuttle child");
+    let shuttle_time = t.elapsed();
+    let out = String::from_utf8(child.stdout).unwrap();
+    let shuttle_counts = |name: &str, algo: &str| -> Vec<Option<u64>> {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}\t{algo}\t")))
+            .unwrap_or_else(|| panic!("shuttle child gave no line for {name} {algo}:\n{out}"));
+        line.rsplit('\t')
+            .next()
+            .unwrap()
+            .split(',')
+            .map(|c| c.parse().ok())
+            .collect()
+    };
+    println!(
+        "schedules to the first bug, base seeds 0..{seeds}, budget {budget} schedules per search \
+         (median / 90th percentile; misses: searches that found nothing)"
+    );
+    println!(
+        "{:<28} {:<7} {:>16} {:>16}",
+        "program", "algo", "detsim med/p90", "shuttle med/p90"
+    );
+    let t = Instant::now();
+    for demo in common::demos::all() {
+        for (algo, strategy) in [
+            ("random", Strategy::Random),
+            ("pct:3", Strategy::Pct { depth: 3 }),
+        ] {
+            let d: Vec<Option<u64>> = (0..seeds)
+                .map(|seed| detsim_first_bug(demo.program, strategy.clone(), seed, budget))
+                .collect();
+            let s = shuttle_counts(demo.name, algo);
+            let (dm, dp, dmiss) = stats(d);
+            let (sm, sp, smiss) = stats(s);
+            let miss = |n: usize| {
+                if n == 0 {
+                    String::new()
+                } else {
+                    format!(" ({n} misses)")
+                }
+            };
+            println!(
+                "{:<28} {:<7} {:>16} {:>16}{}",
+                demo.name,
+                algo,
+                format!("{dm} / {dp}{}", miss(dmiss)),
+                format!("{sm} / {sp}"),
+                miss(smiss)
+            );
+        }
+    }
+    println!(
+        "(wall time: detsim {:.1}s, shuttle {:.1}s including its process start)",
+        t.elapsed().as_secs_f64(),
+        shuttle_time.as_secs_f64()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--shuttle-bugs-child") {
+        let seeds = args[i + 1].parse().unwrap();
+        let budget = args[i + 2].parse().unwrap();
+        shuttle_bugs_child(seeds, budget);
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "--profile-detsim") {
+        // For profilers: detsim's side alone.
+        for _ in 0..10 {
+            detsim::Builder::new()
+                .ignore_env()
+                .schedules(20_000)
+                .strategy(Strategy::Random)
+                .explore(detsim_workload)
+                .unwrap();
+        }
+        return;
+    }
+    let only_throughput = args.iter().any(|a| a == "--throughput");
+    let only_bugs = args.iter().any(|a| a == "--bugs");
+    // The bug searches first: shuttle installs a process-wide panic hook that prints on every
+    // panic, detsim's caught ones included, once it has run in this process.
+    if !only_throughput {
+        bugs(quick);
+    }
+    if !only_bugs {
+        throughput(quick);
     }
 }
