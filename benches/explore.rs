@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use detsim::explore::{Strategy, WARM_UP};
+use detsim::explore::Strategy;
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
 
 const TASKS: usize = 3;
@@ -409,15 +409,14 @@ fn shuttle_first_bug(program: fn(), pct: bool, seed: u64, budget: usize) -> Opti
     failed.then(|| count.get())
 }
 
-/// Schedules detsim runs up to and including the first failure, counting a learning strategy's
-/// warm-up runs (`None`: none within `budget`).
+/// Runs detsim makes up to and including the first failure, a learning strategy's calibration runs
+/// included (`Found::schedules_run`; `None`: none within `budget`).
 fn detsim_first_bug(
     program: common::demos::Program,
     strategy: Strategy,
     seed: u64,
     budget: u64,
 ) -> Option<u64> {
-    let learns = matches!(strategy, Strategy::Pct { .. });
     let found = detsim::Builder::new()
         .ignore_env()
         .seed(seed)
@@ -426,11 +425,7 @@ fn detsim_first_bug(
         .shrink_runs(0)
         .explore(program)
         .err()?;
-    // `schedules_run` counts the warm-up runs only when the failure was found in one of them.
-    Some(match (learns, found.index) {
-        (true, Some(_)) => WARM_UP + found.schedules_run,
-        _ => found.schedules_run,
-    })
+    Some(found.schedules_run)
 }
 
 /// `(median, p90, misses)` of schedules to the first bug; a search that found nothing counts as

@@ -358,7 +358,8 @@ pub struct Found {
     pub strategy: String,
     /// The index of the failing schedule (`None` for a replayed seed or schedule).
     pub index: Option<u64>,
-    /// How many schedules ran, the failing one included.
+    /// How many runs the exploration made, the failing one and any calibration runs of a learning
+    /// strategy included.
     pub schedules_run: u64,
     /// The seed of the failing schedule.
     pub seed: u64,
@@ -374,7 +375,7 @@ pub struct Found {
     pub determinism: Determinism,
     /// How to run the test again (`cargo test …`), as far as the harness tells.
     pub test_command: String,
-    /// Where the exploration found it: `schedule #12`, `warm-up run 2 of 4`, `DETSIM_SEED`,
+    /// Where the exploration found it: `schedule #12`, `DETSIM_SEED`,
     /// `DETSIM_SCHEDULE`.
     pub found_in: String,
 }
@@ -481,8 +482,9 @@ pub(crate) fn same_failure(a: &FailureKind, b: &FailureKind) -> bool {
     }
 }
 
-/// Warm-up runs (seeds `0..WARM_UP`) that a learning strategy makes before its schedules are
-/// forked from it; 4 gives each member of the default portfolio one run.
+/// Calibration runs (seeds `0..WARM_UP`) that a learning strategy makes before its schedules are
+/// forked from it; 4 gives each member of the default portfolio one run. They are counted in
+/// [`Found::schedules_run`] but are not schedules of the campaign.
 pub const WARM_UP: u64 = 4;
 
 /// The seed of schedule `index` under `base`: SplitMix64 of both, so that neighbouring base seeds
@@ -598,24 +600,19 @@ where
         Strategy::default().build()
     }
 
-    /// Warms a forkable scheduler up with [`WARM_UP`] runs (seeds `0..WARM_UP`), so that every
-    /// schedule forked from it starts from the same learned state. A warm-up failure is a failure
-    /// like any other.
-    fn warm_up(&self, mut template: Box<dyn Scheduler>) -> Result<Box<dyn Scheduler>, Box<Found>> {
+    /// Warms a learning, forkable scheduler up with [`WARM_UP`] calibration runs (seeds
+    /// `0..WARM_UP`, the same for every campaign, so that a schedule forked from the result still
+    /// replays from its seed alone). Calibration runs only teach the strategy: a failure there is
+    /// not reported, since the campaign's own schedules, seeded from the base seed, explore the
+    /// same program. Returns the scheduler and how many runs it made.
+    fn warm_up(&self, mut template: Box<dyn Scheduler>) -> (Box<dyn Scheduler>, u64) {
         if !template.learns() {
-            return Ok(template);
+            return (template, 0);
         }
         for seed in 0..WARM_UP {
-            let (ran, t) = self.run_with(template, seed, None);
-            template = t;
-            if let Some(f) = ran.failure {
-                let name = template.name();
-                let mut found = self.found(f, ran.decisions, name, None, seed + 1, seed, true);
-                found.found_in = format!("warm-up run {} of {WARM_UP}", seed + 1);
-                return Err(found);
-            }
+            template = self.run_with(template, seed, None).1;
         }
-        Ok(template)
+        (template, WARM_UP)
     }
 
     fn run_with(
@@ -658,14 +655,15 @@ where
             // one thread, schedules in order.
             return self.run_stateful(first, only_seed, &over_budget);
         }
-        let template = self.warm_up(first)?;
+        let (template, warm_runs) = self.warm_up(first);
         if let Some(seed) = only_seed {
             let sched = template.fork().expect("forkable");
             let (ran, sched) = self.run_with(sched, seed, None);
             let name = sched.name();
             return match ran.failure {
                 Some(f) => {
-                    let mut found = self.found(f, ran.decisions, name, None, 1, seed, true);
+                    let runs = warm_runs + 1;
+                    let mut found = self.found(f, ran.decisions, name, None, runs, seed, true);
                     found.found_in = "the schedule of DETSIM_SEED".into();
                     Err(found)
                 }
@@ -682,7 +680,7 @@ where
             drop(template);
             return self.run_parallel(&indices, self.settings.jobs, &over_budget);
         }
-        let mut ran_count = 0u64;
+        let mut ran_count = warm_runs;
         for &i in &indices {
             if over_budget() {
                 break;
@@ -701,7 +699,7 @@ where
             }
         }
         Ok(Summary {
-            schedules: ran_count,
+            schedules: ran_count - warm_runs,
             strategy: self.strategy_name(&*template),
             exhausted: false,
             coverage: None,
@@ -830,7 +828,12 @@ where
         match failure.into_inner().unwrap() {
             Some((i, decisions, f, name)) => {
                 // Count the schedules a sequential run would have run: those up to the failure.
-                let position = indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1;
+                let warm = if strategy.build().learns() {
+                    WARM_UP
+                } else {
+                    0
+                };
+                let position = indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1 + warm;
                 let seed = schedule_seed(base, i);
                 Err(self.found(f, decisions, name, Some(i), position, seed, true))
             }
