@@ -37,9 +37,12 @@ pub struct BlockedTask {
 }
 
 impl fmt::Display for BlockedTask {
+    /// `task 1 "a" waits for Lock "b" held by task 2 "c"`; a task waiting for another to finish
+    /// is not said to be "held" by it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} waits for {}", self.task, self.waiting_for)?;
-        if !self.holders.is_empty() {
+        let join = matches!(&self.holders[..], [t] if self.waiting_for == format!("{t} to finish"));
+        if !self.holders.is_empty() && !join {
             let hs: Vec<String> = self.holders.iter().map(|h| h.to_string()).collect();
             write!(f, " held by {}", hs.join(", "))?;
         }
@@ -159,6 +162,11 @@ impl fmt::Display for Failure {
                 for b in blocked {
                     writeln!(f, "    {b}")?;
                 }
+                if let Some(cycle) = wait_cycle(blocked) {
+                    let names: Vec<String> = cycle.iter().map(|t| t.to_string()).collect();
+                    writeln!(f, "  wait-for cycle: {}", names.join(" -> "))?;
+                }
+                self.explain_waits(f, blocked)?;
             }
             FailureKind::StepLimit {
                 max_steps,
@@ -212,31 +220,62 @@ impl fmt::Display for Failure {
         let shown: Vec<String> = self.decisions.iter().map(|d| d.to_string()).collect();
         writeln!(f, "  decisions ({}): {}", shown.len(), shown.join(" "))?;
         if !self.trace.events.is_empty() {
-            let trace = &self.trace;
-            if let FailureKind::Deadlock { blocked } = &self.kind {
-                let mut header = false;
-                for b in blocked {
-                    let why = trace.why_blocked(b.task.id);
-                    if why.is_empty() {
-                        continue;
-                    }
-                    if !header {
-                        writeln!(f, "  how each blocked task came to wait:")?;
-                        header = true;
-                    }
-                    writeln!(f, "    {}:", b.task)?;
-                    for line in trace.render_events(why).lines() {
-                        writeln!(f, "      {line}")?;
-                    }
-                }
-            }
-            writeln!(f, "  last {} events:", trace.events.len())?;
-            for line in trace.render().lines() {
+            writeln!(f, "  last {} events:", self.trace.events.len())?;
+            for line in self.trace.render().lines() {
                 writeln!(f, "    {line}")?;
             }
         }
         Ok(())
     }
+}
+
+impl Failure {
+    /// For a recorded deadlock: the events that made each blocked task wait (its last poll up to
+    /// its block, after the other task's last operation on the resource it waits for).
+    fn explain_waits(&self, f: &mut fmt::Formatter<'_>, blocked: &[BlockedTask]) -> fmt::Result {
+        let mut header = false;
+        for b in blocked {
+            let why = self.trace.why_blocked(b.task.id);
+            if why.is_empty() {
+                continue;
+            }
+            if !header {
+                writeln!(f, "  how each blocked task came to wait:")?;
+                header = true;
+            }
+            writeln!(f, "    {}:", b.task)?;
+            for line in self.trace.render_events(why).lines() {
+                writeln!(f, "      {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first cycle of the wait-for graph (task -> the holders of what it waits for), in the
+/// order of `blocked`, closed by repeating its first task; `None` if the waits form no cycle.
+fn wait_cycle(blocked: &[BlockedTask]) -> Option<Vec<&TaskRef>> {
+    let next = |t: &TaskRef| {
+        blocked
+            .iter()
+            .find(|b| b.task.id == t.id)
+            .and_then(|b| b.holders.first())
+    };
+    for start in blocked {
+        let mut path: Vec<&TaskRef> = vec![&start.task];
+        while let Some(n) = next(path[path.len() - 1]) {
+            if let Some(i) = path.iter().position(|p| p.id == n.id) {
+                let mut cycle = path.split_off(i);
+                cycle.push(cycle[0]);
+                return Some(cycle);
+            }
+            if path.len() > blocked.len() {
+                break;
+            }
+            path.push(n);
+        }
+    }
+    None
 }
 
 impl std::error::Error for Failure {}

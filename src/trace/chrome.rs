@@ -75,8 +75,8 @@ pub(super) fn layout(t: &Trace) -> Layout {
                     .iter()
                     .take_while(|n| n.step == e.step)
                     .find_map(|n| match &n.kind {
-                        EventKind::Pending { yielded: true } => Some("yield".to_string()),
-                        EventKind::Pending { yielded: false } => Some("block".to_string()),
+                        EventKind::Yield => Some("yield".to_string()),
+                        EventKind::Block { .. } => Some("block".to_string()),
                         EventKind::Complete { outcome } => Some(format!("{outcome:?}")),
                         _ => None,
                     })
@@ -121,7 +121,7 @@ pub(super) fn layout(t: &Trace) -> Layout {
                 }
                 l.marks.push((e.task, ts, line_text(t, i)));
             }
-            EventKind::Pending { .. } => {}
+            EventKind::Yield => {}
             _ => l.marks.push((e.task, ts, line_text(t, i))),
         }
     }

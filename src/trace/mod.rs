@@ -88,9 +88,9 @@ pub enum Kind {
     Spawn,
     /// [`EventKind::Poll`].
     Poll,
-    /// [`EventKind::Pending`] with `yielded: true`.
+    /// [`EventKind::Yield`].
     Yield,
-    /// [`EventKind::Pending`] with `yielded: false`, and [`EventKind::Block`].
+    /// [`EventKind::Block`].
     Block,
     /// [`EventKind::Wake`].
     Wake,
@@ -116,8 +116,8 @@ impl Kind {
         match e {
             EventKind::Spawn { .. } => Kind::Spawn,
             EventKind::Poll => Kind::Poll,
-            EventKind::Pending { yielded: true } => Kind::Yield,
-            EventKind::Pending { yielded: false } | EventKind::Block { .. } => Kind::Block,
+            EventKind::Yield => Kind::Yield,
+            EventKind::Block { .. } => Kind::Block,
             EventKind::Wake { .. } => Kind::Wake,
             EventKind::TimerSet { .. } | EventKind::TimerFire { .. } => Kind::Timer,
             EventKind::ClockAdvance { .. } => Kind::Clock,
@@ -248,9 +248,6 @@ impl Trace {
     }
 
     /// The events, one line each (see [`Trace::render_event`]), each ending in a newline.
-    ///
-    /// A `block` (`Pending { yielded: false }`) directly followed by the `Block` event that says
-    /// what the task waits for is shown as one line: `block on Lock #0 "account b"`.
     pub fn render(&self) -> String {
         self.render_events(self.events.iter())
     }
@@ -259,11 +256,7 @@ impl Trace {
     /// them.
     pub fn render_events<'a>(&self, events: impl IntoIterator<Item = &'a Event>) -> String {
         let mut s = String::new();
-        let mut events = events.into_iter().peekable();
-        while let Some(e) = events.next() {
-            if text::superseded(e, events.peek().copied()) {
-                continue;
-            }
+        for e in events {
             s.push_str(&self.render_event(e));
             s.push('\n');
         }

@@ -17,8 +17,7 @@ pub(super) fn event_line(t: &Trace, e: &Event) -> String {
     let _ = match &e.kind {
         EventKind::Spawn { child } => write!(s, "spawn {}", t.task_label(*child)),
         EventKind::Poll => write!(s, "poll"),
-        EventKind::Pending { yielded: true } => write!(s, "yield"),
-        EventKind::Pending { yielded: false } => write!(s, "block"),
+        EventKind::Yield => write!(s, "yield"),
         EventKind::Block { on } => write!(s, "block on {}", block_target(t, on)),
         EventKind::Wake { target, by } => {
             let _ = write!(s, "wake {}", t.task_label(*target));
@@ -56,7 +55,13 @@ pub(super) fn event_line(t: &Trace, e: &Event) -> String {
             Decision::Random(v) => write!(s, "decision {d}: random value {v}"),
         },
         EventKind::Resource { resource, op } => {
-            write!(s, "{op} {}", t.resource_label(*resource))
+            let r = t.resource_label(*resource);
+            match *op {
+                "wait" => write!(s, "wait on {r}"),
+                // Followed by one `wake task …` line per waiter woken.
+                "wake" => write!(s, "wake waiters of {r}"),
+                op => write!(s, "{op} {r}"),
+            }
         }
     };
     s
@@ -71,13 +76,4 @@ pub(super) fn block_target(t: &Trace, on: &BlockOn) -> String {
         BlockOn::Resource(r) => t.resource_label(*r),
         _ => "a future outside detsim".to_string(),
     }
-}
-
-/// Whether `e` is a `Pending { yielded: false }` that the next event, a `Block` of the same task
-/// and step, says more about (the text form then shows only the `Block` line).
-pub(super) fn superseded(e: &Event, next: Option<&Event>) -> bool {
-    matches!(e.kind, EventKind::Pending { yielded: false })
-        && next.is_some_and(|n| {
-            matches!(n.kind, EventKind::Block { .. }) && n.step == e.step && n.task == e.task
-        })
 }
