@@ -681,14 +681,25 @@ where
             return self.run_parallel(&indices, self.settings.jobs, &over_budget);
         }
         let mut ran_count = warm_runs;
+        // A scheduler that learns nothing is the same after every run (begin_run reseeds it), so
+        // one instance serves every schedule; a learning one runs each schedule on a fresh fork.
+        let learns = template.learns();
+        let mut spare: Option<Box<dyn Scheduler>> = None;
         for &i in &indices {
             if over_budget() {
                 break;
             }
             let seed = schedule_seed(base, i);
-            let (ran, sched) = self.run_with(template.fork().expect("forkable"), seed, None);
+            let sched = match spare.take() {
+                Some(s) => s,
+                None => template.fork().expect("forkable"),
+            };
+            let (ran, sched) = self.run_with(sched, seed, None);
             ran_count += 1;
             let name = sched.name();
+            if !learns {
+                spare = Some(sched);
+            }
             if let Some(f) = ran.failure {
                 return Err(self.found(f, ran.decisions, name, Some(i), ran_count, seed, true));
             }

@@ -221,7 +221,7 @@ impl Core {
             config,
             scheduler: RefCell::new(scheduler),
             tasks: RefCell::new(Vec::with_capacity(8)),
-            ready: RefCell::new(ReadyQueue::default()),
+            ready: RefCell::new(ReadyQueue::with_capacity(16)),
             clock: RefCell::new(Clock::default()),
             decisions: RefCell::new(Vec::with_capacity(64)),
             recorder,

@@ -96,6 +96,14 @@ impl Fenwick {
 }
 
 impl ReadyQueue {
+    pub(crate) fn with_capacity(n: usize) -> ReadyQueue {
+        ReadyQueue {
+            buf: Vec::with_capacity(n),
+            head: 0,
+            large: None,
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
         self.buf.clear();
         self.head = 0;
