@@ -123,6 +123,8 @@ enum Phase {
 }
 
 struct GroupState<E> {
+    /// For deadlock reports: a blocked parent "waits for TaskGroup held by" its live children.
+    res: crate::sync::resource::Resource,
     phase: Cell<Phase>,
     children: RefCell<Vec<CancelHandle>>,
     live: Cell<usize>,
@@ -362,6 +364,7 @@ where
     Fut: Future<Output = Result<R, E>>,
 {
     let state = Rc::new(GroupState {
+        res: crate::sync::resource::Resource::new("TaskGroup", None),
         phase: Cell::new(Phase::Open),
         children: RefCell::new(Vec::new()),
         live: Cell::new(0),
@@ -437,6 +440,10 @@ where
             }
         }
         if this.state.live.get() > 0 {
+            let live = this.state.children.borrow();
+            this.state
+                .res
+                .block_on_tasks(live.iter().filter(|c| !c.is_finished()).map(|c| c.id()));
             return Poll::Pending;
         }
         this.state.phase.set(Phase::Finished);

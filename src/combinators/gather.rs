@@ -59,6 +59,10 @@ impl<T> State<T> {
 /// The shared machinery of every gather form.
 struct Core<T> {
     state: Rc<State<T>>,
+    /// The children's ids, for deadlock reports: a blocked awaiter "waits for gather held by"
+    /// the children that have not ended.
+    children: RefCell<Vec<crate::task::TaskId>>,
+    res: crate::sync::resource::Resource,
 }
 
 impl<T: 'static> Core<T> {
@@ -72,7 +76,11 @@ impl<T: 'static> Core<T> {
             cancels: RefCell::new(Vec::with_capacity(n)),
             fail_fast,
         });
-        Core { state }
+        Core {
+            state,
+            children: RefCell::new(Vec::with_capacity(n)),
+            res: crate::sync::resource::Resource::new("gather", None),
+        }
     }
 
     fn from_futures<F>(futs: impl IntoIterator<Item = F>, fail: fn(&Outcome<T>) -> bool) -> Self
@@ -123,6 +131,7 @@ impl<T: 'static> Core<T> {
     }
 
     fn push_cancel(&self, c: CancelHandle) {
+        self.children.borrow_mut().push(c.id());
         self.state.cancels.borrow_mut().push(Box::new(move || {
             c.cancel();
         }));
@@ -137,6 +146,15 @@ impl<T: 'static> Core<T> {
             Some(old) if old.will_wake(cx.waker()) => {}
             _ => *w = Some(cx.waker().clone()),
         }
+        let slots = self.state.slots.borrow();
+        let children = self.children.borrow();
+        self.res.block_on_tasks(
+            children
+                .iter()
+                .zip(slots.iter())
+                .filter(|(_, slot)| slot.is_none())
+                .map(|(id, _)| *id),
+        );
         Poll::Pending
     }
 

@@ -55,7 +55,7 @@ mod event;
 mod lock;
 mod mutex;
 mod queue;
-mod resource;
+pub(crate) mod resource;
 mod rwlock;
 mod semaphore;
 pub(crate) mod waiters;

@@ -88,4 +88,14 @@ impl Resource {
     pub(crate) fn block(&self) {
         try_with_core(|c| c.set_waiting(WaitOn::Resource(self.id(c))));
     }
+
+    /// Records that the current task is about to block on this resource, which `holders` hold
+    /// (for a task group or a gather: the children it waits for).
+    pub(crate) fn block_on_tasks(&self, holders: impl IntoIterator<Item = TaskId>) {
+        // Register first: registering in a new run clears the holders.
+        self.block();
+        let mut hs = self.holders.borrow_mut();
+        hs.clear();
+        hs.extend(holders);
+    }
 }
