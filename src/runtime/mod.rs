@@ -548,35 +548,36 @@ impl Core {
     fn pick(&self) -> Result<TaskId, ScheduleError> {
         let mut ready = self.ready.borrow_mut();
         let n = ready.len();
-        let index = if n == 1 {
-            0
-        } else {
-            let choice = TaskChoice {
-                runnable: ready.view(),
-                step: self.step.get() + 1,
-                previous: self.previous.get(),
-                now: self.clock.borrow().now(),
-            };
-            let mut sched = self.scheduler.borrow_mut();
-            let i = sched.choose_task(&choice)?;
-            if i >= n {
-                return Err(ScheduleError::new(format!(
-                    "scheduler {} chose index {i}, but only {n} tasks are runnable; a Scheduler \
-                     must return an index below TaskChoice::runnable.len()",
-                    sched.name()
-                )));
-            }
-            let d = Decision::Task {
-                task: ready.get(i),
-                index: i as u32,
-                runnable: n as u32,
-            };
-            self.decisions.borrow_mut().push(d);
-            drop(sched);
-            self.emit(EventKind::Decision(d));
-            i
+        if n == 1 {
+            return Ok(ready.remove(0));
+        }
+        let choice = TaskChoice {
+            runnable: ready.view(),
+            step: self.step.get() + 1,
+            previous: self.previous.get(),
+            now: self.clock.borrow().now(),
         };
-        Ok(ready.remove(index))
+        let mut sched = self.scheduler.borrow_mut();
+        let i = sched.choose_task(&choice)?;
+        if i >= n {
+            return Err(ScheduleError::new(format!(
+                "scheduler {} chose index {i}, but only {n} tasks are runnable; a Scheduler \
+                 must return an index below TaskChoice::runnable.len()",
+                sched.name()
+            )));
+        }
+        drop(sched);
+        // Remove first and record the task it returns: one look-up of index `i`, not two.
+        let task = ready.remove(i);
+        drop(ready);
+        let d = Decision::Task {
+            task,
+            index: i as u32,
+            runnable: n as u32,
+        };
+        self.decisions.borrow_mut().push(d);
+        self.emit(EventKind::Decision(d));
+        Ok(task)
     }
 
     fn runnable_refs(&self) -> Vec<TaskRef> {

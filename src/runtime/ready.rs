@@ -131,14 +131,6 @@ impl ReadyQueue {
         }
     }
 
-    /// The task at index `i`.
-    pub(crate) fn get(&self, i: usize) -> TaskId {
-        match &self.large {
-            None => self.buf[self.head + i],
-            Some(f) => self.buf[f.find(i)],
-        }
-    }
-
     pub(crate) fn push_back(&mut self, t: TaskId) {
         match &mut self.large {
             None => {
@@ -437,7 +429,7 @@ mod tests {
                 next_id += 1;
             } else {
                 let i = if rand(4) == 0 { 0 } else { rand(model.len()) };
-                assert_eq!(q.get(i).as_u32(), model[i]);
+                assert_eq!(q.view()[i].as_u32(), model[i]);
                 assert_eq!(q.remove(i).as_u32(), model.remove(i));
             }
             assert_eq!(q.len(), model.len());
