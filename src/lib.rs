@@ -56,6 +56,7 @@
 //! * [`time`]: simulated [`Instant`](time::Instant), `sleep`, `timeout`, `interval`.
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
 //! * [`event`]: the events a run records.
+//! * `proptest` (feature `proptest`): schedules as proptest values, shrunk with the test's inputs.
 //! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
 
 #![forbid(unsafe_code)]
@@ -67,6 +68,8 @@
 pub mod event;
 pub mod explore;
 mod failure;
+#[cfg(feature = "proptest")]
+pub mod proptest;
 mod random;
 mod runtime;
 pub mod scheduler;
