@@ -60,6 +60,7 @@
 //! * [`task_group`]: structured concurrency, asyncio's `TaskGroup`.
 //! * [`event`]: the events a run records.
 //! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
+//! * `proptest` (feature `proptest`): schedules as proptest values, shrunk with the test's inputs.
 //! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
 
 #![forbid(unsafe_code)]
@@ -73,6 +74,8 @@ pub mod event;
 pub mod explore;
 mod failure;
 pub mod promise;
+#[cfg(feature = "proptest")]
+pub mod proptest;
 mod random;
 mod runtime;
 pub mod scheduler;

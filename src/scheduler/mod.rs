@@ -14,6 +14,8 @@
 //! # Strategies
 //!
 //! * [`Fifo`]: asyncio's order. [`Replay`]: a recorded decision log.
+//! * [`Choices`]: a plain sequence of numbers (proptest, shrinking). [`FuzzBytes`]: a fuzzer's
+//!   bytes. Both are total: any input is a valid schedule.
 //! * [`Random`]: uniform among the runnable tasks at every choice.
 //! * [`Pct`]: random priorities with `depth − 1` change points (probabilistic guarantees for bugs
 //!   of small depth).
@@ -38,6 +40,7 @@
 //!   [`FailureKind::Scheduler`](crate::FailureKind::Scheduler) failure; it never panics inside the
 //!   runtime.
 
+mod bytes;
 mod choices;
 mod dfs;
 mod fifo;
@@ -48,6 +51,7 @@ mod replay;
 mod urw;
 
 pub use crate::runtime::ready::Runnable;
+pub use bytes::FuzzBytes;
 pub use choices::Choices;
 pub use dfs::{BoundKind, Dfs};
 pub use fifo::Fifo;
