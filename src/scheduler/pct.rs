@@ -92,7 +92,15 @@ pub struct Pct {
     change_points: Vec<(u64, u64)>,
     next_change: usize,
     choices: u64,
+    /// The task chosen last, and how many contested choices in a row it won right after its own
+    /// step (it yielded and was chosen again): a spinning task.
+    streak: (Option<TaskId>, u32),
 }
+
+/// A task chosen this many contested times in a row, right after its own step, is spinning
+/// (`while !ready { yield_now().await }`) and is lowered below every other task; otherwise PCT
+/// would let it spin until the step limit.
+const SPIN_LIMIT: u32 = 32;
 
 impl Pct {
     /// PCT looking for bugs of depth `depth` (≥ 1): `depth − 1` priority change points per run.
@@ -115,6 +123,7 @@ impl Pct {
             change_points: Vec::new(),
             next_change: 0,
             choices: 0,
+            streak: (None, 0),
         }
     }
 
@@ -192,6 +201,7 @@ impl Scheduler for Pct {
         self.prio.clear();
         self.choices = 0;
         self.next_change = 0;
+        self.streak = (None, 0);
         let k = self.steps_estimate();
         let want = u64::from(self.depth - 1);
         let mut points: Vec<u64> = Vec::new();
@@ -229,6 +239,15 @@ impl Scheduler for Pct {
                 i = self.top(choice.runnable);
             }
         }
+        let t = choice.runnable[i];
+        let spinning = self.streak.0 == Some(t) && choice.previous == Some(t);
+        self.streak = (Some(t), if spinning { self.streak.1 + 1 } else { 1 });
+        if self.streak.1 > SPIN_LIMIT {
+            // Below every other task, lowered ones included (their keys are >= 0 in band 0).
+            self.prio[t.as_u32() as usize] = Some((0, 0));
+            self.streak = (None, 0);
+            i = self.top(choice.runnable);
+        }
         Ok(i)
     }
 
@@ -248,6 +267,36 @@ impl Scheduler for Pct {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A task that spins on `yield_now` waiting for another is lowered after a streak, so the
+    /// other task runs and the run ends long before any step limit.
+    #[test]
+    fn a_spinning_task_does_not_starve_the_others() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        for seed in 0..50 {
+            let report = crate::Builder::new()
+                .seed(seed)
+                .scheduler(Pct::new(2).with_steps(10))
+                .max_steps(10_000)
+                .run_report(async {
+                    let flag = Rc::new(Cell::new(false));
+                    let f = flag.clone();
+                    let spinner = crate::spawn(async move {
+                        while !f.get() {
+                            crate::yield_now().await;
+                        }
+                    });
+                    let setter = crate::spawn(async move { flag.set(true) });
+                    spinner.await.unwrap();
+                    setter.await.unwrap();
+                });
+            if let Err(f) = &report.output {
+                panic!("seed {seed}: {}", f.kind.name());
+            }
+            assert!(report.steps < 200, "seed {seed}: {} steps", report.steps);
+        }
+    }
 
     fn ids(v: &[u32]) -> Vec<TaskId> {
         v.iter().map(|i| TaskId::from_u32(*i)).collect()
