@@ -35,12 +35,17 @@
 mod builder;
 mod panic;
 pub(crate) mod ready;
+mod recorder;
+mod report;
+mod run;
 mod waker;
 
 pub(crate) mod clock;
 
 pub use builder::{Builder, RunReport, run};
 pub(crate) use clock::TimerKey;
+use recorder::Recorder;
+pub(crate) use run::run_once;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -580,58 +585,6 @@ impl Core {
         Ok(task)
     }
 
-    fn runnable_refs(&self) -> Vec<TaskRef> {
-        let ids: Vec<TaskId> = self.ready.borrow().view().to_vec();
-        ids.into_iter().map(|t| self.task_ref(t)).collect()
-    }
-
-    fn describe_wait(&self, on: &WaitOn) -> (String, Vec<TaskRef>) {
-        match on {
-            WaitOn::Unknown => (
-                "a future outside detsim (no resource recorded)".to_string(),
-                Vec::new(),
-            ),
-            WaitOn::Sleep(t) => (format!("a timer at {t}"), Vec::new()),
-            WaitOn::SleepForever => ("a sleep that never ends (Duration::MAX)".into(), Vec::new()),
-            // The awaited task is named in the text; a join has no holder.
-            WaitOn::Join(t) => (format!("{} to finish", self.task_ref(*t)), Vec::new()),
-            WaitOn::Resource(r) => {
-                let rs = self.resources.borrow();
-                let info = &rs[*r as usize];
-                let what = match &info.name {
-                    Some(n) => format!("{} {:?}", info.kind, n),
-                    None => format!("{} #{}", info.kind, r),
-                };
-                let holders = info.holders.borrow().clone();
-                drop(rs);
-                (
-                    what,
-                    holders.into_iter().map(|t| self.task_ref(t)).collect(),
-                )
-            }
-        }
-    }
-
-    fn deadlock_report(&self) -> Vec<BlockedTask> {
-        let mut waits: Vec<(TaskId, WaitOn)> = Vec::new();
-        for (i, s) in self.tasks.borrow().iter().enumerate() {
-            if !s.done {
-                waits.push((TaskId::from_u32(i as u32), s.waiting));
-            }
-        }
-        waits
-            .into_iter()
-            .map(|(id, on)| {
-                let (waiting_for, holders) = self.describe_wait(&on);
-                BlockedTask {
-                    task: self.task_ref(id),
-                    waiting_for,
-                    holders,
-                }
-            })
-            .collect()
-    }
-
     /// Drives the run until the main future finishes or the run fails.
     fn run_loop<F: Future>(&self, mut main: Pin<&mut F>) -> Option<F::Output> {
         let main_waker = Waker::from(Arc::new(TaskWaker::new(MAIN, self.shared.clone())));
@@ -841,41 +794,6 @@ impl Core {
         self.emit(EventKind::Complete { outcome });
     }
 
-    /// The names a trace needs: the task table and the resource table, empty when the run
-    /// recorded nothing (so unrecorded runs pay nothing for them).
-    fn trace(&self, events: Vec<Event>) -> Trace {
-        if !self.recording() {
-            return Trace::default();
-        }
-        let tasks = self
-            .tasks
-            .borrow()
-            .iter()
-            .enumerate()
-            .map(|(i, s)| TaskInfo {
-                id: TaskId::from_u32(i as u32),
-                name: s.name.as_deref().map(str::to_string),
-                parent: s.parent,
-            })
-            .collect();
-        let resources = self
-            .resources
-            .borrow()
-            .iter()
-            .enumerate()
-            .map(|(i, r)| TraceResource {
-                id: i as u32,
-                kind: r.kind,
-                name: r.name.as_deref().map(str::to_string),
-            })
-            .collect();
-        Trace {
-            events,
-            tasks,
-            resources,
-        }
-    }
-
     /// Drops every task still alive, in id order, with the runtime still current so that their
     /// `Drop` code may release locks and wake others (those wakes no longer run anything).
     fn shutdown(&self) {
@@ -921,56 +839,6 @@ impl Core {
     }
 }
 
-/// The event log of a recorded run.
-enum Recorder {
-    /// Every event (`Builder::record`): a plain vector, no per-event limit check.
-    Full(Vec<Event>),
-    /// The last `cap` events (`Builder::record_last(cap)`).
-    Ring { buf: VecDeque<Event>, cap: usize },
-}
-
-impl Recorder {
-    /// The most events a ring reserves up front (48 KiB).
-    const RING_RESERVE: usize = 1024;
-
-    /// A full recording starts empty and grows by doubling: reserving up front measured no
-    /// faster, and with glibc a 1024-event start made every run of the spawn-heavy benchmark
-    /// map fresh pages for its final buffer (12× the page faults, 1.8× the time).
-    fn new(limit: usize) -> Recorder {
-        if limit == usize::MAX {
-            Recorder::Full(Vec::new())
-        } else {
-            Recorder::Ring {
-                buf: VecDeque::with_capacity(limit.min(Self::RING_RESERVE)),
-                cap: limit,
-            }
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, ev: Event) {
-        match self {
-            Recorder::Full(v) => v.push(ev),
-            Recorder::Ring { buf, cap } => {
-                if buf.len() == *cap {
-                    if *cap == 0 {
-                        return;
-                    }
-                    buf.pop_front();
-                }
-                buf.push_back(ev);
-            }
-        }
-    }
-
-    fn into_events(self) -> Vec<Event> {
-        match self {
-            Recorder::Full(v) => v,
-            Recorder::Ring { buf, .. } => buf.into(),
-        }
-    }
-}
-
 /// How a resource operation changes its holders.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum HolderChange {
@@ -980,121 +848,4 @@ pub(crate) enum HolderChange {
     Add,
     /// This task no longer holds it.
     Remove(TaskId),
-}
-
-/// Everything one run produced.
-pub(crate) struct RunOutcome<T> {
-    pub(crate) output: Result<T, Failure>,
-    pub(crate) decisions: Vec<Decision>,
-    pub(crate) trace: Trace,
-    pub(crate) steps: u64,
-    pub(crate) end_time: Instant,
-}
-
-/// Runs `main` once under `scheduler` and returns what happened, with the scheduler for reuse.
-pub(crate) fn run_once<F: Future>(
-    config: Config,
-    mut scheduler: Box<dyn Scheduler>,
-    main: F,
-) -> (RunOutcome<F::Output>, Box<dyn Scheduler>) {
-    if CURRENT.is_set() {
-        panic!(
-            "a detsim run was started inside another detsim run. Runs cannot nest: spawn a task \
-             with detsim::spawn instead, or start the second run after the first returns."
-        );
-    }
-    panic::install_hook();
-    scheduler.begin_run(config.seed);
-    let core = Core::new(config, scheduler);
-    core.ready.borrow_mut().push_back(MAIN);
-    core.tasks.borrow_mut().push(TaskSlot {
-        name: Some(Rc::from("main")),
-        parent: None,
-        run: None,
-        join: None,
-        done: false,
-        queued: true,
-        cancel: false,
-        waiting: WaitOn::Unknown,
-    });
-    let mut main = Box::pin(main);
-    /// Clears [`FAST`] when the run ends, however it ends.
-    struct FastGuard;
-    impl Drop for FastGuard {
-        fn drop(&mut self) {
-            FAST.with(|f| {
-                f.run.set(0);
-                f.task.set(None);
-                f.recording.set(false);
-            });
-        }
-    }
-    FAST.with(|f| {
-        f.run.set(core.shared.id);
-        f.task.set(None);
-        f.recording.set(core.recording());
-    });
-    let fast_guard = FastGuard;
-    let output = CURRENT.set(&core, || {
-        let out = core.run_loop(main.as_mut());
-        core.shutdown();
-        out
-    });
-    // Drop the main future with the runtime still current, so its Drop code can reach detsim.
-    CURRENT.set(&core, || {
-        core.set_current(Some(MAIN));
-        let r = panic::catch_user(|| drop(main));
-        core.set_current(None);
-        drop(fast_guard);
-        if let Err(p) = r {
-            if !p.is_scheduler_abort() && output.is_some() {
-                core.fail(FailureKind::Panic {
-                    task: core.task_ref(MAIN),
-                    message: p.message,
-                    location: p.location,
-                });
-            }
-        }
-    });
-    core.shared.finished.store(true, Ordering::Relaxed);
-    let decisions = core.decisions.take();
-    let events = core
-        .recorder
-        .as_ref()
-        .map(|r| r.replace(Recorder::Full(Vec::new())).into_events())
-        .unwrap_or_default();
-    let trace = core.trace(events);
-    let steps = core.step.get();
-    let end_time = core.clock.borrow().now();
-    let failure = core.failure.take();
-    let Core {
-        scheduler, config, ..
-    } = core;
-    let mut scheduler = scheduler.into_inner();
-    let failed = failure.is_some() || output.is_none();
-    scheduler.end_run(&decisions, failed);
-    let output = match (output, failure) {
-        (Some(v), None) => Ok(v),
-        (_, kind) => Err(Failure {
-            kind: kind.unwrap_or(FailureKind::Scheduler {
-                message: "the run stopped without a result".into(),
-            }),
-            seed: config.seed,
-            scheduler: scheduler.name(),
-            decisions: decisions.clone(),
-            steps,
-            time: end_time,
-            trace: trace.clone(),
-        }),
-    };
-    (
-        RunOutcome {
-            output,
-            decisions,
-            trace,
-            steps,
-            end_time,
-        },
-        scheduler,
-    )
 }

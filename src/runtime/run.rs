@@ -1,0 +1,120 @@
+//! One run from start to end: set the run up, drive it, tear it down, and collect what it produced.
+
+use super::*;
+
+/// Everything one run produced.
+pub(crate) struct RunOutcome<T> {
+    pub(crate) output: Result<T, Failure>,
+    pub(crate) decisions: Vec<Decision>,
+    pub(crate) trace: Trace,
+    pub(crate) steps: u64,
+    pub(crate) end_time: Instant,
+}
+
+/// Runs `main` once under `scheduler` and returns what happened, with the scheduler for reuse.
+pub(crate) fn run_once<F: Future>(
+    config: Config,
+    mut scheduler: Box<dyn Scheduler>,
+    main: F,
+) -> (RunOutcome<F::Output>, Box<dyn Scheduler>) {
+    if CURRENT.is_set() {
+        panic!(
+            "a detsim run was started inside another detsim run. Runs cannot nest: spawn a task \
+             with detsim::spawn instead, or start the second run after the first returns."
+        );
+    }
+    panic::install_hook();
+    scheduler.begin_run(config.seed);
+    let core = Core::new(config, scheduler);
+    core.ready.borrow_mut().push_back(MAIN);
+    core.tasks.borrow_mut().push(TaskSlot {
+        name: Some(Rc::from("main")),
+        parent: None,
+        run: None,
+        join: None,
+        done: false,
+        queued: true,
+        cancel: false,
+        waiting: WaitOn::Unknown,
+    });
+    let mut main = Box::pin(main);
+    /// Clears [`FAST`] when the run ends, however it ends.
+    struct FastGuard;
+    impl Drop for FastGuard {
+        fn drop(&mut self) {
+            FAST.with(|f| {
+                f.run.set(0);
+                f.task.set(None);
+                f.recording.set(false);
+            });
+        }
+    }
+    FAST.with(|f| {
+        f.run.set(core.shared.id);
+        f.task.set(None);
+        f.recording.set(core.recording());
+    });
+    let fast_guard = FastGuard;
+    let output = CURRENT.set(&core, || {
+        let out = core.run_loop(main.as_mut());
+        core.shutdown();
+        out
+    });
+    // Drop the main future with the runtime still current, so its Drop code can reach detsim.
+    CURRENT.set(&core, || {
+        core.set_current(Some(MAIN));
+        let r = panic::catch_user(|| drop(main));
+        core.set_current(None);
+        drop(fast_guard);
+        if let Err(p) = r {
+            if !p.is_scheduler_abort() && output.is_some() {
+                core.fail(FailureKind::Panic {
+                    task: core.task_ref(MAIN),
+                    message: p.message,
+                    location: p.location,
+                });
+            }
+        }
+    });
+    core.shared.finished.store(true, Ordering::Relaxed);
+    let decisions = core.decisions.take();
+    let events = core
+        .recorder
+        .as_ref()
+        .map(|r| r.replace(Recorder::Full(Vec::new())).into_events())
+        .unwrap_or_default();
+    let trace = core.trace(events);
+    let steps = core.step.get();
+    let end_time = core.clock.borrow().now();
+    let failure = core.failure.take();
+    let Core {
+        scheduler, config, ..
+    } = core;
+    let mut scheduler = scheduler.into_inner();
+    let failed = failure.is_some() || output.is_none();
+    scheduler.end_run(&decisions, failed);
+    let output = match (output, failure) {
+        (Some(v), None) => Ok(v),
+        (_, kind) => Err(Failure {
+            kind: kind.unwrap_or(FailureKind::Scheduler {
+                message: "the run stopped without a result".into(),
+            }),
+            seed: config.seed,
+            scheduler: scheduler.name(),
+            decisions: decisions.clone(),
+            steps,
+            time: end_time,
+            trace: trace.clone(),
+        }),
+    };
+    (
+        RunOutcome {
+            output,
+            decisions,
+            trace,
+            steps,
+            end_time,
+        },
+        scheduler,
+    )
+}
