@@ -230,23 +230,21 @@ impl fmt::Debug for Semaphore {
 }
 
 impl Semaphore {
+    fn build(value: usize, bound: Option<usize>, kind: &'static str, name: Option<String>) -> Self {
+        Semaphore {
+            inner: SemInner::new(value, bound, Resource::new(kind, name.map(Rc::from))),
+        }
+    }
+
     /// A semaphore with `value` units. (asyncio rejects negative values; `usize` cannot be
     /// negative.)
     pub fn new(value: usize) -> Semaphore {
-        Semaphore {
-            inner: SemInner::new(value, None, Resource::new("Semaphore", None)),
-        }
+        Semaphore::build(value, None, "Semaphore", None)
     }
 
     /// A named semaphore, for traces and deadlock reports.
     pub fn named(value: usize, name: impl Into<String>) -> Semaphore {
-        Semaphore {
-            inner: SemInner::new(
-                value,
-                None,
-                Resource::new("Semaphore", Some(Rc::from(name.into()))),
-            ),
-        }
+        Semaphore::build(value, None, "Semaphore", Some(name.into()))
     }
 
     /// Waits for a unit; completes without suspending when the semaphore is not
@@ -296,15 +294,16 @@ impl Semaphore {
 /// ```
 #[derive(Clone)]
 pub struct BoundedSemaphore {
-    inner: Rc<SemInner>,
+    /// The semaphore, built with its bound (which its permits check on release).
+    sem: Semaphore,
 }
 
 impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedSemaphore")
-            .field("name", &self.inner.res.name())
+            .field("name", &self.sem.inner.res.name())
             .field("value", &self.value())
-            .field("bound", &self.inner.bound)
+            .field("bound", &self.sem.inner.bound)
             .finish()
     }
 }
@@ -313,43 +312,37 @@ impl BoundedSemaphore {
     /// A bounded semaphore with `value` units, which is also its bound.
     pub fn new(value: usize) -> BoundedSemaphore {
         BoundedSemaphore {
-            inner: SemInner::new(value, Some(value), Resource::new("BoundedSemaphore", None)),
+            sem: Semaphore::build(value, Some(value), "BoundedSemaphore", None),
         }
     }
 
     /// A named bounded semaphore, for traces and deadlock reports.
     pub fn named(value: usize, name: impl Into<String>) -> BoundedSemaphore {
         BoundedSemaphore {
-            inner: SemInner::new(
-                value,
-                Some(value),
-                Resource::new("BoundedSemaphore", Some(Rc::from(name.into()))),
-            ),
+            sem: Semaphore::build(value, Some(value), "BoundedSemaphore", Some(name.into())),
         }
     }
 
     /// Waits for a unit; see [`Semaphore::acquire`].
     #[inline]
     pub fn acquire(&self) -> Acquire {
-        Acquire {
-            inner: self.inner.acquire(1),
-        }
+        self.sem.acquire()
     }
 
     /// See [`Semaphore::locked`].
     pub fn locked(&self) -> bool {
-        self.inner.locked_for(1)
+        self.sem.locked()
     }
 
     /// Units available.
     #[inline]
     pub fn value(&self) -> usize {
-        self.inner.value()
+        self.sem.value()
     }
 
     /// Queued acquire futures, including woken ones that have not resumed yet.
     pub fn waiter_count(&self) -> usize {
-        self.inner.waiters.borrow().len()
+        self.sem.waiter_count()
     }
 
     /// asyncio's unowned `release()`, for a permit given up with [`SemaphorePermit::forget`].
@@ -358,11 +351,10 @@ impl BoundedSemaphore {
     ///
     /// [`SemaphoreOverRelease`] if the value is already at its bound; nothing changes then.
     pub fn release(&self) -> Result<(), SemaphoreOverRelease> {
-        if self.inner.value() >= self.inner.bound.unwrap_or(usize::MAX) {
+        if self.value() >= self.sem.inner.bound.unwrap_or(usize::MAX) {
             return Err(SemaphoreOverRelease);
         }
-        self.inner.res.op("release", HolderChange::None);
-        self.inner.add(1);
+        self.sem.release();
         Ok(())
     }
 }
