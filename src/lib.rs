@@ -50,9 +50,38 @@
 //! assert_eq!(run(7), run(7));
 //! ```
 //!
+//! ## Exploring schedules
+//!
+//! A test hands [`check`] a closure that builds the program; detsim runs it under many schedules
+//! (a portfolio of random, PCT and uniform-walk strategies by default), stops at the first
+//! failure, shrinks it, and panics with a report that holds the seed, the shrunk schedule and the
+//! `DETSIM_SEED=…` / `DETSIM_SCHEDULE=…` lines that replay it:
+//!
+//! ```
+//! use detsim::sync::Lock;
+//! let found = detsim::Builder::new().ignore_env().explore(|| async {
+//!     let (a, b) = (Lock::named("a"), Lock::named("b"));
+//!     let (a2, b2) = (a.clone(), b.clone());
+//!     let t = detsim::spawn(async move {
+//!         let _x = a2.acquire().await;
+//!         detsim::yield_now().await;
+//!         let _y = b2.acquire().await;
+//!     });
+//!     let _y = b.acquire().await;
+//!     detsim::yield_now().await;
+//!     let _x = a.acquire().await; // ABBA: a deadlock under some schedules
+//!     drop((_x, _y));
+//!     t.await.unwrap();
+//! }).unwrap_err();
+//! assert!(found.to_string().contains(r#"waits for Lock "a""#));
+//! ```
+//!
 //! ## Modules
 //!
 //! * [`task`]: spawning, names, [`JoinHandle`], cancellation, [`yield_now`].
+//! * [`sync`]: Lock, Mutex, RwLock, Semaphore, BoundedSemaphore, Event, Condition, Queues,
+//!   Barrier — asyncio's primitives on one fair waiter queue.
+//! * [`explore`]: [`check`], strategies, schedule strings, shrinking, the `DETSIM_*` variables.
 //! * [`time`]: simulated [`Instant`](time::Instant), `sleep`, `timeout`, `interval`.
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
 //! * [`promise`]: [`Promise`](promise::Promise), asyncio's one-shot `Future`.
