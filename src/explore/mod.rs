@@ -328,6 +328,15 @@ pub(crate) fn same_failure(a: &FailureKind, b: &FailureKind) -> bool {
     }
 }
 
+/// Shrinking spends at most about this many steps in all (but at least [`MIN_SHRINK_RUNS`] runs).
+const SHRINK_STEP_BUDGET: u64 = 20_000_000;
+/// The fewest replays shrinking gets, however long the failing run.
+const MIN_SHRINK_RUNS: u64 = 8;
+/// A run with more decisions than this is "long": its determinism check keeps only the last
+/// [`RING_FOR_LONG_RUNS`] events (and compares the full decision logs).
+const LONG_RUN_DECISIONS: usize = 200_000;
+const RING_FOR_LONG_RUNS: usize = 10_000;
+
 /// Calibration runs (seeds `0..WARM_UP`) that a learning strategy makes before its schedules are
 /// forked from it; 4 gives each member of the default portfolio one run. They are counted in
 /// [`Found::schedules_run`] but are not schedules of the campaign.
@@ -685,15 +694,35 @@ where
         decisions: &[Decision],
         expect: Option<&FailureKind>,
     ) -> Option<String> {
+        // Keep every event of an ordinary run; of a very long one (a livelock at the step
+        // limit), the last RING_FOR_LONG_RUNS, with the decision logs compared in full.
+        let record = if decisions.len() > LONG_RUN_DECISIONS {
+            RING_FOR_LONG_RUNS
+        } else {
+            usize::MAX
+        };
         let run = || {
             self.run_with(
                 Box::new(Replay::new(decisions.to_vec())),
                 self.config.seed,
-                Some(usize::MAX),
+                Some(record),
             )
             .0
         };
         let (a, b) = (run(), run());
+        if a.decisions != b.decisions {
+            let i = a
+                .decisions
+                .iter()
+                .zip(&b.decisions)
+                .take_while(|(x, y)| x == y)
+                .count();
+            return Some(format!(
+                "the decision logs differ at decision {i}: {:?} then {:?}",
+                a.decisions.get(i),
+                b.decisions.get(i)
+            ));
+        }
         if let Some(diff) = first_difference(&a.trace, &b.trace) {
             return Some(diff);
         }
@@ -761,7 +790,15 @@ where
     ) -> Box<Found> {
         let kind = original.kind.clone();
         let initial = Choices::from_decisions(&decisions);
-        let shrunk = shrink::shrink(initial.clone(), self.settings.shrink_runs, |cand| {
+        // Shrinking replays the program up to `shrink_runs` times; for a very long failing run (a
+        // livelock at the step limit) that would take minutes, so spend at most about
+        // SHRINK_STEP_BUDGET steps in all.
+        let steps = original.steps.max(1);
+        let budget = self
+            .settings
+            .shrink_runs
+            .min((SHRINK_STEP_BUDGET / steps).max(MIN_SHRINK_RUNS) as usize);
+        let shrunk = shrink::shrink(initial.clone(), budget, |cand| {
             let ran = self.run_choices(cand, None);
             match &ran.failure {
                 Some(f) if same_failure(&f.kind, &kind) => {
