@@ -50,12 +50,31 @@ pub(super) fn layout(t: &Trace) -> Layout {
     // Position of each event within its step, to keep same-step events in order.
     let mut k = 0u64;
     let mut prev_step = None;
-    let next_poll = |from: usize, task: TaskId| {
-        ev[from..]
-            .iter()
-            .find(|e| e.task == Some(task) && e.kind == EventKind::Poll)
-            .map(|e| e.step * STEP_US)
+    // For each block and wake event, when the task it concerns is next polled: one backward
+    // pass (a forward search per event would make long traces quadratic).
+    let next_poll_after: Vec<Option<u64>> = {
+        let mut next: Vec<Option<u64>> = Vec::new();
+        let mut answer = vec![None; ev.len()];
+        for (i, e) in ev.iter().enumerate().rev() {
+            let of = match &e.kind {
+                EventKind::Block { .. } => e.task,
+                EventKind::Wake { target, .. } => Some(*target),
+                _ => None,
+            };
+            if let Some(t) = of {
+                answer[i] = next.get(t.as_u32() as usize).copied().flatten();
+            }
+            if let (EventKind::Poll, Some(t)) = (&e.kind, e.task) {
+                let j = t.as_u32() as usize;
+                if next.len() <= j {
+                    next.resize(j + 1, None);
+                }
+                next[j] = Some(e.step * STEP_US);
+            }
+        }
+        answer
     };
+    let next_poll = |i: usize| next_poll_after[i];
     let mut open_holds: Vec<(TaskId, u32, u64)> = Vec::new();
     for (i, e) in ev.iter().enumerate() {
         if prev_step != Some(e.step) {
@@ -88,14 +107,14 @@ pub(super) fn layout(t: &Trace) -> Layout {
                 l.blocked.push(Interval {
                     task,
                     start: base + POLL_US,
-                    end: next_poll(i + 1, task).unwrap_or(l.end),
+                    end: next_poll(i).unwrap_or(l.end),
                     label: format!("blocked on {}", text::block_target(t, on)),
                 });
             }
             EventKind::Wake { target, by } => {
                 let self_wake = matches!(by, WakeSource::Task(w) if w == target);
                 if !self_wake {
-                    if let Some(to) = next_poll(i + 1, *target) {
+                    if let Some(to) = next_poll(i) {
                         l.wakes.push((e.task, ts, *target, to + 1));
                     }
                 }
@@ -172,11 +191,17 @@ fn tid(task: Option<TaskId>) -> u64 {
 
 pub(super) fn export(t: &Trace) -> String {
     let l = layout(t);
+    // The time of each step's first event; steps only grow along the trace, so a binary search.
+    let mut step_times: Vec<(u64, crate::time::Instant)> = Vec::new();
+    for e in &t.events {
+        if step_times.last().is_none_or(|(s, _)| *s != e.step) {
+            step_times.push((e.step, e.time));
+        }
+    }
     let time_of_step = |step: u64| {
-        t.events
-            .iter()
-            .find(|e| e.step == step)
-            .map(|e| e.time.to_string())
+        step_times
+            .binary_search_by_key(&step, |(s, _)| *s)
+            .map(|i| step_times[i].1.to_string())
             .unwrap_or_default()
     };
     let mut out: Vec<String> = Vec::new();
