@@ -24,8 +24,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use common::{
-    CountingAlloc, Mode, Off, On, YieldOnce, counted, fmt_secs, interleaved, median, peak_heap,
-    polls,
+    CountingAlloc, Mode, Off, On, counted, fmt_secs, interleaved, median, peak_heap, polls,
 };
 use futures::task::LocalSpawnExt;
 
@@ -281,7 +280,7 @@ fn localpool_run<M: Mode>(w: Workload) -> u64 {
                 .map(|_| {
                     sp.spawn_local_with_handle(counted::<M, _>(async move {
                         for _ in 0..yields {
-                            YieldOnce::default().await;
+                            detsim::yield_now().await; // needs no detsim runtime: wakes itself once
                         }
                     }))
                     .unwrap()

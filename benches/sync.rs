@@ -9,33 +9,17 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 const UNCONTENDED: u32 = 200_000;
 const TASKS: u32 = 4;
 const CONTENDED: u32 = 20_000; // per task
 
-/// A yield that works on any executor: wakes itself and returns `Pending` once.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
-fn yield_once() -> YieldOnce {
-    YieldOnce(false)
+/// A yield on any executor: `detsim::yield_now` only wakes its own task and returns `Pending`
+/// once, so it needs no detsim runtime.
+fn yield_once() -> detsim::task::YieldNow {
+    detsim::yield_now()
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -130,25 +130,6 @@ impl<F: Future, M: Mode> Future for Counted<F, M> {
     }
 }
 
-/// A future that wakes itself once and is ready on its second poll: a yield for executors that
-/// have none.
-#[derive(Default)]
-pub struct YieldOnce {
-    yielded: bool,
-}
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            return Poll::Ready(());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
 // ----- timing --------------------------------------------------------------------------------
 
 /// Wall time of one call.
