@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use crate::scheduler::Decision;
-use crate::task::TaskId;
-use crate::time::Instant;
+use crate::base::Decision;
+use crate::base::Instant;
+use crate::base::TaskId;
 use crate::trace::Trace;
 
 /// A task as reports show it: `task 3 "transfer a->b"`.

@@ -98,8 +98,8 @@
 // report's fields harder to reach.
 #![allow(clippy::result_large_err)]
 
+mod base;
 pub mod combinators;
-pub mod event;
 pub mod explore;
 mod failure;
 pub mod promise;
@@ -121,6 +121,7 @@ pub mod __private {
     pub use insta;
 }
 
+pub use base::event;
 pub use combinators::{gather, try_gather};
 pub use explore::check;
 pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};

@@ -61,7 +61,7 @@ struct Core<T> {
     state: Rc<State<T>>,
     /// The children's ids, for deadlock reports: a blocked awaiter "waits for gather held by"
     /// the children that have not ended.
-    children: RefCell<Vec<crate::task::TaskId>>,
+    children: RefCell<Vec<crate::base::TaskId>>,
     res: crate::sync::resource::Resource,
 }
 

@@ -756,7 +756,7 @@ where
             scheduler: name.to_string(),
             decisions: ran.decisions.clone(),
             steps: 0,
-            time: crate::time::Instant::ZERO,
+            time: crate::base::Instant::ZERO,
             trace: crate::trace::Trace::default(),
         };
         let schedule = Schedule::from_decisions(&ran.decisions);

@@ -4,8 +4,8 @@
 use std::fmt;
 
 use super::Schedule;
+use crate::base::Decision;
 use crate::failure::{Failure, FailureKind};
-use crate::scheduler::Decision;
 /// Every schedule passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {

@@ -9,8 +9,8 @@
 
 use std::fmt;
 
-use crate::scheduler::Decision;
-use crate::task::TaskId;
+use crate::base::Decision;
+use crate::base::TaskId;
 
 const PREFIX: &str = "ds1.";
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -4,9 +4,9 @@ use std::fmt;
 use std::future::Future;
 
 use super::{Config, PanicPolicy, run_once};
+use crate::base::Instant;
 use crate::failure::Failure;
 use crate::scheduler::{Decision, Fifo, Scheduler};
-use crate::time::Instant;
 use crate::trace::Trace;
 
 /// Configures one run: seed, scheduler, step limit, panic policy and event recording.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::task::Waker;
 
-use crate::time::Instant;
+use crate::base::Instant;
 
 /// Identifies a pending timer: its deadline and insertion number, which is also its order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

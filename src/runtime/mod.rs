@@ -34,7 +34,7 @@
 
 mod builder;
 mod panic;
-pub(crate) mod ready;
+
 mod recorder;
 mod report;
 mod run;
@@ -56,14 +56,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
+use crate::base::Decision;
+use crate::base::Instant;
+use crate::base::ready::ReadyQueue;
+use crate::base::{JoinError, TaskId};
 use crate::event::{BlockOn, Event, EventKind, Outcome, WakeSource};
 use crate::failure::{BlockedTask, Failure, FailureKind, TaskRef};
-use crate::scheduler::{Decision, ScheduleError, Scheduler, TaskChoice};
-use crate::task::{JoinError, TaskId};
-use crate::time::Instant;
+use crate::scheduler::{ScheduleError, Scheduler, TaskChoice};
 use crate::trace::{ResourceInfo as TraceResource, TaskInfo, Trace};
 use clock::Clock;
-use ready::ReadyQueue;
 use waker::{RtShared, TaskWaker};
 
 scoped_tls::scoped_thread_local!(static CURRENT: Core);

@@ -11,7 +11,7 @@ use std::task::Wake;
 use std::thread::{self, ThreadId};
 
 use super::CURRENT;
-use crate::task::TaskId;
+use crate::base::TaskId;
 
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
 

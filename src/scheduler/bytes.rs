@@ -96,8 +96,8 @@ impl Scheduler for FuzzBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::TaskId;
-    use crate::time::Instant;
+    use crate::base::Instant;
+    use crate::base::TaskId;
 
     #[test]
     fn total_and_modular() {

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use super::{Decision, ScheduleError, Scheduler, TaskChoice};
-use crate::task::TaskId;
+use crate::base::TaskId;
 
 /// What a [`Dfs`] bound counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,7 +465,7 @@ mod tests {
                 runnable: runnable.into(),
                 step: 1,
                 previous,
-                now: crate::time::Instant::ZERO,
+                now: crate::base::Instant::ZERO,
             })
             .unwrap();
         runnable[i]
@@ -533,7 +533,7 @@ mod tests {
                 runnable: (&[t(1), t(3)][..]).into(),
                 step: 4,
                 previous: None,
-                now: crate::time::Instant::ZERO,
+                now: crate::base::Instant::ZERO,
             })
             .unwrap_err();
         assert!(e.message().contains("not deterministic"), "{e}");

@@ -50,7 +50,7 @@ mod random;
 mod replay;
 mod urw;
 
-pub use crate::runtime::ready::Runnable;
+pub use crate::base::{Decision, Runnable};
 pub use bytes::FuzzBytes;
 pub use choices::Choices;
 pub use dfs::{BoundKind, Dfs};
@@ -63,8 +63,8 @@ pub use urw::Urw;
 
 use std::fmt;
 
-use crate::task::TaskId;
-use crate::time::Instant;
+use crate::base::Instant;
+use crate::base::TaskId;
 
 /// What the runtime tells a [`Scheduler`] when it must choose the next task.
 #[derive(Debug)]
@@ -227,35 +227,6 @@ impl<S: Scheduler + ?Sized> Scheduler for Box<S> {
     }
     fn learns(&self) -> bool {
         (**self).learns()
-    }
-}
-
-/// One entry of a run's decision log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Decision {
-    /// A task choice among `runnable` tasks: the task at `index` in ready-queue order, `task`, ran.
-    Task {
-        /// The task that was chosen.
-        task: TaskId,
-        /// Its index in the runnable list (0 is the FIFO choice).
-        index: u32,
-        /// How many tasks were runnable.
-        runnable: u32,
-    },
-    /// A random value handed to user code.
-    Random(u64),
-}
-
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Decision::Task {
-                task,
-                index,
-                runnable,
-            } => write!(f, "t{}({}/{})", task.as_u32(), index, runnable),
-            Decision::Random(v) => write!(f, "r{v}"),
-        }
     }
 }
 

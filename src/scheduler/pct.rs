@@ -16,7 +16,7 @@ use rand_chacha::rand_core::Rng;
 use super::{
     Decision, Runnable, ScheduleError, Scheduler, TaskChoice, chacha_from_seed, index_below,
 };
-use crate::task::TaskId;
+use crate::base::TaskId;
 
 /// The step estimate used before any run has finished (when `k` is not pinned).
 const DEFAULT_STEPS: u64 = 32;
@@ -307,7 +307,7 @@ mod tests {
             runnable: runnable.into(),
             step,
             previous: None,
-            now: crate::time::Instant::ZERO,
+            now: crate::base::Instant::ZERO,
         })
         .unwrap()
     }

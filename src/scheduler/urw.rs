@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::Rng;
 
 use super::{Decision, ScheduleError, Scheduler, TaskChoice, chacha_from_seed, index_below};
-use crate::task::TaskId;
+use crate::base::TaskId;
 
 /// Selectively uniform random walk (URW), after Zhao, Wolff, Mathur and Roychoudhury,
 /// ["Selectively Uniform Concurrency Testing"][urw] (ASPLOS 2025), as in shuttle 0.9.
@@ -266,7 +266,7 @@ mod tests {
             runnable: runnable.into(),
             step: 1,
             previous,
-            now: crate::time::Instant::ZERO,
+            now: crate::base::Instant::ZERO,
         }
     }
 

@@ -19,8 +19,8 @@ use std::task::{Context, Poll};
 
 use super::resource::Resource;
 use super::waiters::{Key, Waiters};
+use crate::base::TaskId;
 use crate::runtime::HolderChange;
-use crate::task::TaskId;
 
 pub(crate) struct LockInner {
     locked: Cell<bool>,

@@ -7,8 +7,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::base::TaskId;
 use crate::runtime::{Core, FAST, HolderChange, WaitOn, try_with_core};
-use crate::task::TaskId;
 
 #[derive(Debug)]
 pub(crate) struct Resource {

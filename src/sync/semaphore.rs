@@ -24,8 +24,8 @@ use std::task::{Context, Poll};
 use super::errors::SemaphoreOverRelease;
 use super::resource::Resource;
 use super::waiters::{Key, Waiters};
+use crate::base::TaskId;
 use crate::runtime::HolderChange;
-use crate::task::TaskId;
 
 pub(crate) struct SemInner {
     value: Cell<usize>,

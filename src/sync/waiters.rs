@@ -32,8 +32,8 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
+use crate::base::TaskId;
 use crate::runtime::try_with_core;
-use crate::task::TaskId;
 
 /// Identifies one entry of a [`Waiters`] queue.
 pub(crate) type Key = u64;

@@ -1,4 +1,4 @@
-//! `JoinHandle` and `JoinError`.
+//! `JoinHandle` and `CancelHandle`.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -7,63 +7,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::TaskId;
+use super::{JoinError, TaskId};
 use crate::runtime::{self, JoinSink, WaitOn};
-
-/// Why a task produced no output.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JoinError {
-    repr: Repr,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Repr {
-    Cancelled,
-    Panicked(String),
-}
-
-impl JoinError {
-    pub(crate) fn cancelled() -> JoinError {
-        JoinError {
-            repr: Repr::Cancelled,
-        }
-    }
-
-    pub(crate) fn panicked(message: String) -> JoinError {
-        JoinError {
-            repr: Repr::Panicked(message),
-        }
-    }
-
-    /// The task was cancelled.
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
-    }
-
-    /// The task panicked.
-    pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panicked(_))
-    }
-
-    /// The panic message, if the task panicked.
-    pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
-            Repr::Panicked(m) => Some(m),
-            Repr::Cancelled => None,
-        }
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panicked(m) => write!(f, "task panicked: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}
 
 pub(crate) struct JoinState<T> {
     result: RefCell<Option<Result<T, JoinError>>>,

@@ -10,45 +10,15 @@
 
 mod join;
 
-pub use join::{CancelHandle, JoinError, JoinHandle};
+pub use crate::base::{JoinError, TaskId};
+pub use join::{CancelHandle, JoinHandle};
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::runtime::{self, JoinSink};
-
-/// A task's id: its position in spawn order (the main future is task 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId(u32);
-
-impl TaskId {
-    /// The id with this number (for schedulers' own tests; a run assigns ids in spawn order).
-    ///
-    /// ```
-    /// assert_eq!(detsim::TaskId::from_u32(7).as_u32(), 7);
-    /// ```
-    pub const fn from_u32(n: u32) -> TaskId {
-        TaskId(n)
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    /// The id as a number.
-    pub const fn as_u32(self) -> u32 {
-        self.0
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 /// Spawns `fut` as a new task of the current run and returns its handle.
 ///

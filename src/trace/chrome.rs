@@ -8,8 +8,8 @@ use std::fmt::Write;
 
 use super::Trace;
 use super::text;
+use crate::base::TaskId;
 use crate::event::{EventKind, WakeSource};
-use crate::task::TaskId;
 
 /// Microseconds per step on the time axis.
 pub(super) const STEP_US: u64 = 1000;
@@ -192,7 +192,7 @@ fn tid(task: Option<TaskId>) -> u64 {
 pub(super) fn export(t: &Trace) -> String {
     let l = layout(t);
     // The time of each step's first event; steps only grow along the trace, so a binary search.
-    let mut step_times: Vec<(u64, crate::time::Instant)> = Vec::new();
+    let mut step_times: Vec<(u64, crate::base::Instant)> = Vec::new();
     for e in &t.events {
         if step_times.last().is_none_or(|(s, _)| *s != e.step) {
             step_times.push((e.step, e.time));

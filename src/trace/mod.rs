@@ -44,8 +44,8 @@ pub use log::{SimTimer, init_test_logging};
 
 use std::fmt;
 
+use crate::base::TaskId;
 use crate::event::{BlockOn, Event, EventKind};
-use crate::task::TaskId;
 
 /// A task as the trace knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

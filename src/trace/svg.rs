@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::Trace;
 use super::chrome::{self, POLL_US, STEP_US};
-use crate::task::TaskId;
+use crate::base::TaskId;
 
 const LABEL_W: f64 = 180.0;
 const ROW_H: f64 = 28.0;

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::Trace;
+use crate::base::Decision;
 use crate::event::{BlockOn, Event, EventKind, Outcome, WakeSource};
-use crate::scheduler::Decision;
 
 /// `step 4 @0.5s task 2 "read": wake task 1 "colour" (by timer)`.
 pub(super) fn event_line(t: &Trace, e: &Event) -> String {

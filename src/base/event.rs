@@ -7,9 +7,7 @@
 
 use std::fmt;
 
-use crate::scheduler::Decision;
-use crate::task::TaskId;
-use crate::time::Instant;
+use super::{Decision, Instant, TaskId};
 
 /// One thing that happened in a run.
 ///

@@ -17,7 +17,7 @@
 
 use std::ops::Index;
 
-use crate::task::TaskId;
+use super::TaskId;
 
 /// Above this many runnable tasks the queue uses the Fenwick representation.
 const LARGE: usize = 4096;
