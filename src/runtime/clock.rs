@@ -53,6 +53,11 @@ impl Clock {
         self.timers.remove(&key).is_some()
     }
 
+    /// Removes every pending timer (the run is over), keeping the time.
+    pub(crate) fn take_timers(&mut self) -> BTreeMap<TimerKey, Waker> {
+        std::mem::take(&mut self.timers)
+    }
+
     /// The earliest deadline, if any timer is pending.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.timers.keys().next().map(|k| k.deadline)

@@ -835,7 +835,8 @@ impl Core {
             i += 1;
         }
         self.ready.borrow_mut().clear();
-        let timers = std::mem::take(&mut *self.clock.borrow_mut());
+        // Keep the time: the report and `RunReport::end_time` read it after shutdown.
+        let timers = self.clock.borrow_mut().take_timers();
         drop(timers);
     }
 }
