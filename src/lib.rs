@@ -124,7 +124,7 @@ pub mod __private {
 pub use base::event;
 pub use combinators::{gather, try_gather};
 pub use explore::check;
-pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};
+pub use failure::{BlockedTask, Failure, FailureKind, TaskRef, UnobservedTask, Unseen};
 pub use random::{random_below, random_bool, random_u64};
-pub use runtime::{Builder, RunReport, run};
+pub use runtime::{Builder, OnUnseen, RunReport, run};
 pub use task::{JoinError, JoinHandle, TaskId, spawn, yield_now};

@@ -195,6 +195,21 @@ struct Instance {
     finished: bool,
     panicked: bool,
     dropped: bool,
+    /// It requested its own cancellation: if its code then finishes without suspending, the
+    /// task still ends cancelled (asyncio's `test_cancel_at_end`).
+    cancelled_itself: bool,
+}
+
+impl Instance {
+    /// Whether a cancelled outcome agrees with what the task's own code saw.
+    fn may_end_cancelled(&self) -> bool {
+        !self.panicked && (!self.finished || self.cancelled_itself)
+    }
+
+    /// Whether a finished outcome agrees with what the task's own code saw.
+    fn may_end_finished(&self) -> bool {
+        self.finished && !self.cancelled_itself
+    }
 }
 
 /// State shared by every task of one run.
@@ -364,7 +379,11 @@ async fn exec<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op) {
                 }
                 cs[usize::from(*i) % cs.len()].clone()
             };
-            ctx.note(inst, if c.cancel() { "cancel" } else { "cancel late" });
+            let accepted = c.cancel();
+            if accepted && c.id() == detsim::task::current_id() {
+                ctx.instances.borrow_mut()[inst].cancelled_itself = true;
+            }
+            ctx.note(inst, if accepted { "cancel" } else { "cancel late" });
         }
         Op::Unlock(m) => {
             if local.held[*m].take().is_some() {
@@ -447,8 +466,8 @@ async fn blocking<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op, timed: b
             let is = ctx.instances.borrow();
             let c = &is[child];
             let consistent = match &r {
-                Ok(()) => c.finished,
-                Err(e) if e.is_cancelled() => !c.finished && !c.panicked,
+                Ok(()) => c.may_end_finished(),
+                Err(e) if e.is_cancelled() => c.may_end_cancelled(),
                 Err(e) => {
                     c.panicked && e.panic_message().is_some_and(|m| m.starts_with(DELIBERATE))
                 }
@@ -657,8 +676,8 @@ fn check_run(report: &RunReport<()>, ctx: &Ctx) -> Result<Verdict, String> {
             return Err(format!("task {t} (instance {i}) has no spawn event"));
         }
         match completed.get(&t) {
-            Some(Outcome::Finished) if inst.finished => fin += 1,
-            Some(Outcome::Cancelled) if !inst.finished && !inst.panicked => {
+            Some(Outcome::Finished) if inst.may_end_finished() => fin += 1,
+            Some(Outcome::Cancelled) if inst.may_end_cancelled() => {
                 if !cancel_requested.contains_key(&t) {
                     return Err(format!("task {t} cancelled without a cancel request"));
                 }

@@ -15,6 +15,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -27,14 +28,33 @@ use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
 
 type Outcome<T> = Result<T, JoinError>;
 
+/// Cancels one child with an optional message; returns whether the child accepted.
+type CancelChild = Box<dyn Fn(Option<&str>) -> bool>;
+
 struct State<T> {
     slots: RefCell<Vec<Option<Outcome<T>>>>,
     remaining: Cell<usize>,
     done: Cell<bool>,
     failed: Cell<Option<usize>>,
     waker: RefCell<Option<Waker>>,
-    cancels: RefCell<Vec<Box<dyn Fn()>>>,
+    /// Cancels one child with a message; returns whether the child accepted.
+    cancels: RefCell<Vec<CancelChild>>,
     fail_fast: fn(&Outcome<T>) -> bool,
+}
+
+impl<T> State<T> {
+    /// asyncio's `_GatheringFuture.cancel(msg)`: cancels every child that has not ended; `true`
+    /// if any accepted. Nothing once the outer result is settled.
+    fn cancel(&self, message: Option<&str>) -> bool {
+        if self.done.get() {
+            return false;
+        }
+        let mut any = false;
+        for c in self.cancels.borrow().iter() {
+            any |= c(message);
+        }
+        any
+    }
 }
 
 impl<T> State<T> {
@@ -59,6 +79,8 @@ impl<T> State<T> {
 /// The shared machinery of every gather form.
 struct Core<T> {
     state: Rc<State<T>>,
+    /// The await link a cancellation of the awaiting task follows: cancels the children.
+    link: crate::runtime::AwaitLink,
     /// The children's ids, for deadlock reports: a blocked awaiter "waits for gather held by"
     /// the children that have not ended.
     children: RefCell<Vec<crate::base::TaskId>>,
@@ -76,17 +98,23 @@ impl<T: 'static> Core<T> {
             cancels: RefCell::new(Vec::with_capacity(n)),
             fail_fast,
         });
+        let s2 = state.clone();
+        let link: crate::runtime::AwaitLink = Rc::new(move |m: Option<&str>| s2.cancel(m));
         Core {
             state,
+            link,
             children: RefCell::new(Vec::with_capacity(n)),
             res: crate::sync::resource::Resource::new("gather", None),
         }
     }
 
+    /// Spawns every future as a child, reported as spawned at the gather's caller.
+    #[track_caller]
     fn from_futures<F>(futs: impl IntoIterator<Item = F>, fail: fn(&Outcome<T>) -> bool) -> Self
     where
         F: Future<Output = T> + 'static,
     {
+        let at = Location::caller();
         let futs: Vec<F> = futs.into_iter().collect();
         let core = Core::new(futs.len(), fail);
         for (i, fut) in futs.into_iter().enumerate() {
@@ -102,10 +130,13 @@ impl<T: 'static> Core<T> {
                     }
                 })
             }));
-            let h = Builder::new().name("gather child").spawn(async move {
-                let _cb = cb;
-                fut.await
-            });
+            let h = Builder::new()
+                .name("gather child")
+                .at(at)
+                .spawn(async move {
+                    let _cb = cb;
+                    fut.await
+                });
             core.push_cancel(h.cancel_handle());
             *cell.borrow_mut() = Some(h);
         }
@@ -122,19 +153,28 @@ impl<T: 'static> Core<T> {
             core.push_cancel(h.cancel_handle());
             let s2 = core.state.clone();
             // A watcher: woken when the task ends, exactly where its done callback would run.
-            drop(Builder::new().name("gather callback").spawn(async move {
-                let r = h.await;
-                s2.child_done(i, r);
-            }));
+            drop(
+                Builder::new()
+                    .name("gather callback")
+                    .internal()
+                    .spawn(async move {
+                        let r = h.await;
+                        s2.child_done(i, r);
+                    }),
+            );
         }
         core
     }
 
     fn push_cancel(&self, c: CancelHandle) {
         self.children.borrow_mut().push(c.id());
-        self.state.cancels.borrow_mut().push(Box::new(move || {
-            c.cancel();
-        }));
+        self.state
+            .cancels
+            .borrow_mut()
+            .push(Box::new(move |m: Option<&str>| match m {
+                Some(m) => c.cancel_with(m),
+                None => c.cancel(),
+            }));
     }
 
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
@@ -148,12 +188,13 @@ impl<T: 'static> Core<T> {
         }
         let slots = self.state.slots.borrow();
         let children = self.children.borrow();
-        self.res.block_on_tasks(
+        self.res.block_on_tasks_linked(
             children
                 .iter()
                 .zip(slots.iter())
                 .filter(|(_, slot)| slot.is_none())
                 .map(|(id, _)| *id),
+            &self.link,
         );
         Poll::Pending
     }
@@ -194,9 +235,10 @@ impl<T: Clone + 'static, E: Clone + 'static> Core<Result<T, E>> {
                 };
                 s2.child_done(i, r);
             });
-            core.state.cancels.borrow_mut().push(Box::new(move || {
-                p.cancel();
-            }));
+            core.state
+                .cancels
+                .borrow_mut()
+                .push(Box::new(move |_: Option<&str>| p.cancel()));
         }
         core
     }
@@ -208,7 +250,7 @@ impl<T> Drop for Core<T> {
             let cancels = std::mem::take(&mut *self.state.cancels.borrow_mut());
             if crate::runtime::try_with_core(|_| ()).is_some() {
                 for c in cancels {
-                    c();
+                    c(None);
                 }
             }
         }
@@ -249,6 +291,7 @@ fn result_failed<T, E>(r: &Outcome<Result<T, E>>) -> bool {
 ///     assert_eq!(now().to_string(), "0.3s");
 /// });
 /// ```
+#[track_caller]
 pub fn gather<F>(futs: impl IntoIterator<Item = F>) -> Gather<F::Output>
 where
     F: Future + 'static,
@@ -297,6 +340,7 @@ pub fn gather_tasks<T: 'static>(tasks: impl IntoIterator<Item = JoinHandle<T>>) 
 ///     assert_eq!(now().to_string(), "0.1s"); // the first error settles it
 /// });
 /// ```
+#[track_caller]
 pub fn try_gather<F, T, E>(futs: impl IntoIterator<Item = F>) -> TryGather<T, E>
 where
     F: Future<Output = Result<T, E>> + 'static,
@@ -327,6 +371,7 @@ where
 ///     assert_eq!(r, [Ok(Ok(1)), Ok(Err("no"))]);
 /// });
 /// ```
+#[track_caller]
 pub fn gather_settled<F>(futs: impl IntoIterator<Item = F>) -> GatherSettled<F::Output>
 where
     F: Future + 'static,
@@ -611,6 +656,7 @@ tuple_impl!(A a, B b, C c, D d, E e, F f, G g, H h);
 ///     assert_eq!((n, s), (1, "one"));
 /// });
 /// ```
+#[track_caller]
 pub fn gather_tuple<G: GatherTuple>(futs: G) -> TupleGather<G::Output> {
     let (futs, convert) = futs.into_parts();
     TupleGather {

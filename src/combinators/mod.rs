@@ -35,6 +35,7 @@ pub(crate) fn call_soon(name: &str, f: impl FnOnce() + 'static) {
     drop(
         crate::task::Builder::new()
             .name(name)
+            .internal()
             .spawn(async move { f() }),
     );
 }

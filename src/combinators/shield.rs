@@ -2,7 +2,8 @@
 //!
 //! # Invariants
 //!
-//! * Cancelling the outer task never touches the inner one.
+//! * Cancelling the outer task never touches the inner one: it waits through
+//!   `JoinHandle::poll_watch`, a wait that a cancellation does not follow.
 //! * The inner outcome is copied to the outer: its value, its cancellation (the outer ends
 //!   cancelled), or its panic (the outer panics with the same message).
 
@@ -33,22 +34,27 @@ use crate::task::{Builder, JoinHandle};
 /// });
 /// ```
 pub fn shield<T: 'static>(inner: JoinHandle<T>) -> JoinHandle<T> {
-    Builder::new().name("shield").spawn(async move {
-        match inner.await {
-            Ok(v) => v,
-            Err(e) if e.is_cancelled() => {
-                // The inner task was cancelled: so is the outer one, at its next step.
-                runtime::with_core("detsim::combinators::shield", |c| {
-                    if let Some(me) = c.current_task() {
-                        c.cancel(me);
-                    }
-                });
-                std::future::pending().await
+    let mut inner = inner;
+    Builder::new()
+        .name("shield")
+        .future_like()
+        .spawn(async move {
+            // Awaited through `poll_watch`: a cancellation of this task stops here.
+            match std::future::poll_fn(|cx| inner.poll_watch(cx)).await {
+                Ok(v) => v,
+                Err(e) if e.is_cancelled() => {
+                    // The inner task was cancelled: so is the outer one, at its next step.
+                    runtime::with_core("detsim::combinators::shield", |c| {
+                        if let Some(me) = c.current_task() {
+                            c.cancel(me);
+                        }
+                    });
+                    std::future::pending().await
+                }
+                Err(e) => panic!(
+                    "the task under a shield panicked: {}",
+                    e.panic_message().unwrap_or("(no message)")
+                ),
             }
-            Err(e) => panic!(
-                "the task under a shield panicked: {}",
-                e.panic_message().unwrap_or("(no message)")
-            ),
-        }
-    })
+        })
 }

@@ -14,16 +14,20 @@ pub use crate::base::{JoinError, TaskId};
 pub use join::{CancelHandle, JoinHandle};
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::runtime::{self, JoinSink};
+use crate::runtime::{self, JoinSink, TaskKind};
 
 /// Spawns `fut` as a new task of the current run and returns its handle.
 ///
 /// The task is queued at the tail of the ready queue and first runs when the scheduler picks it.
 /// Futures need not be `Send`.
+///
+/// The task remembers where it was spawned (this call's location), for the end-of-run report
+/// of tasks that ended unseen.
 ///
 /// # Panics
 ///
@@ -38,6 +42,7 @@ use crate::runtime::{self, JoinSink};
 ///     assert_eq!(h.await.unwrap(), 10);
 /// });
 /// ```
+#[track_caller]
 pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -59,12 +64,39 @@ where
 #[derive(Debug, Default)]
 pub struct Builder {
     name: Option<Rc<str>>,
+    /// A user's task, detsim's own machinery (never reported as unseen), or a task standing for
+    /// an asyncio Future (cancelled at once).
+    kind: TaskKind,
+    at: Option<&'static Location<'static>>,
 }
 
 impl Builder {
     /// A builder for an unnamed task.
     pub fn new() -> Builder {
-        Builder { name: None }
+        Builder {
+            name: None,
+            kind: TaskKind::User,
+            at: None,
+        }
+    }
+
+    /// Marks the task as detsim's own machinery (a done callback, a timer, a shield).
+    pub(crate) fn internal(mut self) -> Builder {
+        self.kind = TaskKind::Internal;
+        self
+    }
+
+    /// Makes the task stand for an asyncio Future rather than a Task (a shield's outer future):
+    /// a cancellation ends it at once instead of at its next turn.
+    pub(crate) fn future_like(mut self) -> Builder {
+        self.kind = TaskKind::Future;
+        self
+    }
+
+    /// The location reported as where the task was spawned (a combinator's caller).
+    pub(crate) fn at(mut self, at: &'static Location<'static>) -> Builder {
+        self.at = Some(at);
+        self
     }
 
     /// Names the task.
@@ -78,20 +110,27 @@ impl Builder {
     /// # Panics
     ///
     /// Outside a detsim run.
+    #[track_caller]
     pub fn spawn<F>(self, fut: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        // Not `unwrap_or_else(Location::caller)`: a function pointer loses `#[track_caller]`.
+        let at = match self.at {
+            Some(at) => at,
+            None => Location::caller(),
+        };
         let state = Rc::new(join::JoinState::<F::Output>::new());
         let s2 = state.clone();
         let task = async move {
             let v = fut.await;
-            s2.complete(Ok(v));
+            // The runtime settles the outcome when it marks the task finished.
+            s2.store(v);
         };
         let sink: Rc<dyn JoinSink> = state.clone();
         let id = runtime::with_core("detsim::spawn", |core| {
-            core.spawn(self.name, Box::pin(task), sink)
+            core.spawn(self.name, Box::pin(task), sink, at, self.kind)
         });
         JoinHandle::new(id, state)
     }
@@ -113,6 +152,39 @@ impl Builder {
 pub fn current_id() -> TaskId {
     runtime::with_core("detsim::task::current_id", |c| c.current_task())
         .expect("detsim::task::current_id called while no task is running")
+}
+
+/// A handle to the task that is running (asyncio's `asyncio.current_task()`): it can cancel
+/// the task, the main task included, and inspect it.
+///
+/// # Panics
+///
+/// Outside a detsim run, or outside a task (in a timer callback).
+///
+/// ```
+/// let failure = detsim::Builder::new().run(async {
+///     let me = detsim::task::current();
+///     assert_eq!(me.id().as_u32(), 0);
+///     assert!(!me.done());
+///     me.cancel_with("enough");
+///     detsim::yield_now().await; // the main future is dropped here
+///     unreachable!();
+/// }).unwrap_err();
+/// assert!(matches!(failure.kind, detsim::FailureKind::MainCancelled { .. }));
+/// ```
+pub fn current() -> CancelHandle {
+    runtime::with_core("detsim::task::current", |c| {
+        let id = c
+            .current_task()
+            .expect("detsim::task::current called while no task is running");
+        let sink = c.join_sink(id).unwrap_or_else(|| {
+            // Being dropped at the end of the run: the handle reports it as done.
+            let done = runtime::MainSink::default();
+            done.done.set(true);
+            Rc::new(done)
+        });
+        CancelHandle::from_sink(id, sink)
+    })
 }
 
 /// The name of the task that is running (`"main"` for the main future).

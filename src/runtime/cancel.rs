@@ -1,0 +1,187 @@
+//! Cancellation requests: asyncio's `Task.cancel(msg)`, travelling down the await chain, and
+//! tokio's `abort()`, which does not.
+//!
+//! # How a cancellation travels (asyncio's `Task._fut_waiter`)
+//!
+//! A suspended asyncio task remembers the future it awaits (`_fut_waiter`); `Task.cancel()`
+//! cancels that future first, and only if that fails marks the task itself (`_must_cancel`)
+//! and queues it (`Lib/asyncio/tasks.py`). So cancelling a task blocked on `await other_task`
+//! cancels `other_task`, and the outer task ends one hop after it, when the awaited task's
+//! `CancelledError` reaches it; cancelling a task blocked on a gather cancels the gather's
+//! children (bpo-34872 fixed the last gap).
+//!
+//! detsim keeps no separate pointer for this: what a suspended task awaits is already recorded in
+//! its slot's `waiting` (set by the future that suspended it, cleared at the task's next poll,
+//! never touched by the run loop otherwise). A task waiting on [`WaitOn::Join`] awaits that task
+//! directly; a task waiting on a resource that registered an *await link* (a gather) awaits that
+//! future, which knows how to cancel itself. A cancellation that reaches the awaited future marks
+//! the outer task cancelled **without waking it**: the awaited future's end wakes it, and its
+//! future is dropped then. A `shield` or a `wait` watches through [`WaitOn::Watch`], which is never followed.
+//!
+//! # Invariants
+//!
+//! * The running task has no await link (asyncio clears `_fut_waiter` while a task steps), so a
+//!   task that cancels itself is only marked, and queued at the end of its step.
+//! * A cancellation request on a finished task returns `false` and changes nothing.
+//! * `abort` never follows a link: the task's future is dropped at its next turn, whatever it
+//!   awaits (tokio's `JoinHandle::abort`).
+
+use std::rc::Rc;
+
+use super::{Core, WaitOn};
+use crate::base::TaskId;
+use crate::event::EventKind;
+
+/// Cancels the future a task awaits; returns whether that future accepted the cancellation
+/// (asyncio's `Future.cancel()` return value). Takes the cancellation's message.
+pub(crate) type AwaitLink = Rc<dyn Fn(Option<&str>) -> bool>;
+
+/// Per-task cancellation state that most tasks never need, boxed to keep task slots small.
+#[derive(Default)]
+pub(crate) struct TaskCold {
+    /// The message of the cancellation that will end the task (asyncio's `_cancel_message`).
+    pub(crate) message: Option<String>,
+    /// How many cancellations were requested (asyncio's `_num_cancels_requested`).
+    pub(crate) requests: u32,
+    /// The outer future this task is blocked on, as `(resource id, how to cancel it)`; valid
+    /// only while the task's `waiting` is that resource.
+    pub(crate) link: Option<(u32, AwaitLink)>,
+}
+
+/// What a task stands for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum TaskKind {
+    /// A user's task.
+    #[default]
+    User,
+    /// detsim's own machinery (a done callback, a timer): never reported as unseen.
+    Internal,
+    /// A task standing for an asyncio Future, not a Task (a shield's outer future): a
+    /// cancellation ends it at once, and its awaiter's wakeup is queued then, as
+    /// `Future.cancel()` schedules its done callbacks.
+    Future,
+}
+
+/// How a cancellation request treats the future the task awaits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CancelKind {
+    /// asyncio's `Task.cancel()`: cancels what the task awaits, if it can.
+    Cancel,
+    /// tokio's `JoinHandle::abort()`: drops the task's future at its next turn, and nothing else.
+    Abort,
+}
+
+impl Core {
+    /// Requests cancellation of `id`; returns `false` if it has finished. See the module docs.
+    pub(crate) fn request_cancel(
+        &self,
+        id: TaskId,
+        message: Option<&str>,
+        kind: CancelKind,
+    ) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(id.index()) else {
+            return false;
+        };
+        if slot.done {
+            return false;
+        }
+        let running = self.current.get() == Some(id);
+        let cold = slot.cold.get_or_insert_with(Default::default);
+        if kind == CancelKind::Cancel {
+            cold.requests += 1;
+        }
+        if message.is_some() || cold.message.is_none() {
+            cold.message = message.map(str::to_owned);
+        }
+        let link = match (kind, running, slot.waiting) {
+            (CancelKind::Cancel, false, WaitOn::Join(t)) => Some(Err(t)),
+            (CancelKind::Cancel, false, WaitOn::Resource(r)) => match &cold.link {
+                Some((lr, f)) if *lr == r => Some(Ok(f.clone())),
+                _ => None,
+            },
+            _ => None,
+        };
+        slot.cancel = true;
+        let at_once = slot.kind == TaskKind::Future && !running;
+        let fut = if at_once { slot.run.take() } else { None };
+        drop(tasks);
+        self.emit(EventKind::Cancel { target: id });
+        if at_once {
+            // An asyncio Future is cancelled on the spot: drop the future (it only watches
+            // another task) and settle the handle, which queues the awaiter. Its events are its
+            // own.
+            let prev = self.current.get();
+            self.set_current(Some(id));
+            let r = fut.map(|(fut, waker)| {
+                let r = super::panic::catch_user(move || drop(fut));
+                drop(waker);
+                r
+            });
+            match r {
+                Some(Err(p)) => self.on_panic(id, p),
+                _ => self.finish(id, crate::event::Outcome::Cancelled),
+            }
+            self.set_current(prev);
+            return true;
+        }
+        let delegated = match link {
+            Some(Err(t)) => self.request_cancel(t, message, CancelKind::Cancel),
+            Some(Ok(f)) => f(message),
+            None => false,
+        };
+        if !running && !delegated {
+            // The running task is queued at the end of its own step instead (asyncio queues it
+            // when it next suspends). A task whose awaited future took the cancellation is woken
+            // by that future's end.
+            self.wake(id);
+        }
+        true
+    }
+
+    /// Records that the current task is about to block on resource `resource`, an outer future
+    /// that a cancellation of the task should cancel first (`link`).
+    pub(crate) fn set_await_link(&self, resource: u32, link: &AwaitLink) {
+        if let Some(id) = self.current.get() {
+            let mut tasks = self.tasks.borrow_mut();
+            let slot = &mut tasks[id.index()];
+            slot.waiting = WaitOn::Resource(resource);
+            let cold = slot.cold.get_or_insert_with(Default::default);
+            match &cold.link {
+                Some((r, f)) if *r == resource && Rc::ptr_eq(f, link) => {}
+                _ => cold.link = Some((resource, link.clone())),
+            }
+        }
+    }
+
+    /// How many cancellations of `id` were requested (asyncio's `Task.cancelling()`).
+    pub(crate) fn cancel_requests(&self, id: TaskId) -> u32 {
+        self.tasks
+            .borrow()
+            .get(id.index())
+            .and_then(|s| s.cold.as_ref())
+            .map_or(0, |c| c.requests)
+    }
+}
+
+impl Core {
+    /// The main task's cancellation took effect: the run ends with
+    /// [`FailureKind::MainCancelled`](crate::FailureKind::MainCancelled), as `asyncio.run` raises
+    /// `CancelledError`.
+    pub(super) fn main_cancelled(&self) {
+        let (join, message) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let slot = &mut tasks[super::MAIN.index()];
+            slot.done = true;
+            let message = slot.cold.as_mut().and_then(|c| c.message.take());
+            (slot.join.take(), message)
+        };
+        if let Some(j) = join {
+            j.settle(Err(crate::base::JoinError::cancelled_with(message.clone())));
+        }
+        self.emit(EventKind::Complete {
+            outcome: crate::event::Outcome::Cancelled,
+        });
+        self.fail(crate::failure::FailureKind::MainCancelled { message });
+    }
+}
