@@ -436,3 +436,96 @@ fn cancel_message_reaches_whoever_awaits() {
         );
     });
 }
+
+/// `shield` accepts a gather and adds no step of its own. CPython 3.13, with `other` logging
+/// between hops: `['other 0', 'c1', 'c2', 'other 1', 'other 2', 'other 3', 'got [1, 2]',
+/// 'other 4', 'other 5']`.
+#[test]
+fn shield_of_a_gather_adds_no_extra_step() {
+    let out = detsim::run(async {
+        let l = log();
+        let to = other(&l, 6);
+        let c = |x: u32| {
+            let l = l.clone();
+            async move {
+                push(&l, format!("c{x}"));
+                x
+            }
+        };
+        let g = detsim::gather([c(1), c(2)]);
+        let r = shield(g).await.unwrap();
+        push(&l, format!("got {r:?}"));
+        to.await.unwrap();
+        l.take()
+    });
+    assert_eq!(
+        out,
+        [
+            "other 0",
+            "c1",
+            "c2",
+            "other 1",
+            "other 2",
+            "other 3",
+            "got [1, 2]",
+            "other 4",
+            "other 5"
+        ]
+    );
+}
+
+/// `wait_for` accepts any future and awaits it in the calling task; at the deadline the
+/// cancellation travels to the task that future awaits, which is waited for, and the future is
+/// then dropped without running further. CPython 3.13: `[other 0..5, 'inner ends', 'body ends',
+/// 'timeout']`.
+#[test]
+fn wait_for_any_future_cancels_what_it_awaits_at_the_deadline() {
+    let out = detsim::run(async {
+        let l = log();
+        let ti = sleeping(&l, "inner ends");
+        let lb = l.clone();
+        let body = async move {
+            let _f = Finally(lb.clone(), "body ends");
+            let _ = ti.await;
+            push(&lb, "body continued");
+        };
+        let to = other(&l, 6);
+        yield_now().await;
+        if wait_for(Duration::from_secs(1), body).await.is_err() {
+            push(&l, "timeout");
+        }
+        to.await.unwrap();
+        l.take()
+    });
+    let mut expected: Vec<String> = (0..6).map(|i| format!("other {i}")).collect();
+    expected.extend(["inner ends", "body ends", "timeout"].map(String::from));
+    assert_eq!(out, expected);
+}
+
+/// `Gather::cancel` (asyncio's `_GatheringFuture.cancel`): cancels the children, and awaiting the
+/// gather gives a cancellation. CPython 3.13: `['cancel True', 'c1 ends', 'c2 ends',
+/// 'gather cancelled']`.
+#[test]
+fn gathering_future_cancel_cancels_the_children() {
+    let out = detsim::run(async {
+        let l = log();
+        let child = |name: &'static str| {
+            let l = l.clone();
+            async move {
+                let _f = Finally(l, name);
+                sleep(Duration::from_secs(1)).await;
+            }
+        };
+        let g = detsim::gather([child("c1 ends"), child("c2 ends")]);
+        yield_now().await;
+        push(&l, format!("cancel {}", g.cancel()));
+        if g.await.unwrap_err().is_cancelled() {
+            push(&l, "gather cancelled");
+        }
+        l.take()
+    });
+    assert_eq!(
+        out,
+        ["cancel true", "c1 ends", "c2 ends", "gather cancelled"]
+    );
+}

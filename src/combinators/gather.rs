@@ -39,7 +39,20 @@ struct State<T> {
     waker: RefCell<Option<Waker>>,
     /// Cancels one child with a message; returns whether the child accepted.
     cancels: RefCell<Vec<CancelChild>>,
+    /// asyncio's `_cancel_requested`, with the message: the outer result is a cancellation
+    /// whatever the children return.
+    cancel_requested: RefCell<Option<Option<String>>>,
     fail_fast: fn(&Outcome<T>) -> bool,
+}
+
+impl<T> crate::runtime::AwaitTarget for State<T> {
+    fn cancel(&self, message: Option<&str>) -> bool {
+        State::cancel(self, message)
+    }
+
+    fn done(&self) -> bool {
+        self.done.get()
+    }
 }
 
 impl<T> State<T> {
@@ -53,7 +66,18 @@ impl<T> State<T> {
         for c in self.cancels.borrow().iter() {
             any |= c(message);
         }
+        if any {
+            *self.cancel_requested.borrow_mut() = Some(message.map(str::to_owned));
+        }
         any
+    }
+
+    /// The outer result's cancellation, if `cancel` was accepted.
+    fn cancelled(&self) -> Option<JoinError> {
+        self.cancel_requested
+            .borrow()
+            .as_ref()
+            .map(|m| JoinError::cancelled_with(m.clone()))
     }
 }
 
@@ -96,10 +120,10 @@ impl<T: 'static> Core<T> {
             failed: Cell::new(None),
             waker: RefCell::new(None),
             cancels: RefCell::new(Vec::with_capacity(n)),
+            cancel_requested: RefCell::new(None),
             fail_fast,
         });
-        let s2 = state.clone();
-        let link: crate::runtime::AwaitLink = Rc::new(move |m: Option<&str>| s2.cancel(m));
+        let link: crate::runtime::AwaitLink = state.clone();
         Core {
             state,
             link,
@@ -244,11 +268,24 @@ impl<T: Clone + 'static, E: Clone + 'static> Core<Result<T, E>> {
     }
 }
 
+impl<T> Core<T> {
+    fn cancel(&self, message: Option<&str>) -> bool {
+        if crate::runtime::try_with_core(|_| ()).is_none() {
+            panic!(
+                "a gather's cancel() was called outside a detsim run; call it from inside the run \
+                 the gather belongs to"
+            );
+        }
+        self.state.cancel(message)
+    }
+}
+
 impl<T> Drop for Core<T> {
     fn drop(&mut self) {
         if !self.state.done.replace(true) {
             let cancels = std::mem::take(&mut *self.state.cancels.borrow_mut());
-            if crate::runtime::try_with_core(|_| ()).is_some() {
+            // A gather dropped by a shield's cancellation is detached: the shield protects it.
+            if crate::runtime::try_with_core(|c| !c.current_is_future_like()).unwrap_or(false) {
                 for c in cancels {
                     c(None);
                 }
@@ -452,6 +489,35 @@ impl<T> Gather<T> {
     pub fn is_finished(&self) -> bool {
         self.core.state.done.get()
     }
+
+    /// Cancels every child that has not ended (asyncio's `_GatheringFuture.cancel()`): returns
+    /// whether any accepted. The gather then ends with a cancelled [`JoinError`], whatever the
+    /// children return. Does nothing once the gather is settled.
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    ///
+    /// ```
+    /// use detsim::time::{sleep, Duration};
+    /// detsim::run(async {
+    ///     let g = detsim::gather([sleep(Duration::from_secs(1)), sleep(Duration::from_secs(2))]);
+    ///     assert!(g.cancel());
+    ///     assert!(g.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.core.cancel(None)
+    }
+
+    /// [`cancel`](Gather::cancel) with a message, seen in the [`JoinError`].
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel_with(&self, message: impl Into<String>) -> bool {
+        self.core.cancel(Some(&message.into()))
+    }
 }
 
 impl<T> fmt::Debug for Gather<T> {
@@ -469,6 +535,9 @@ impl<T: 'static> Future for Gather<T> {
         let core = &self.core;
         if core.poll_done(cx).is_pending() {
             return Poll::Pending;
+        }
+        if let Some(e) = core.state.cancelled() {
+            return Poll::Ready(Err(e));
         }
         if let Some(Err(e)) = core.take_failed() {
             return Poll::Ready(Err(e));
@@ -492,6 +561,17 @@ impl<T> fmt::Debug for GatherSettled<T> {
 }
 
 impl<T> GatherSettled<T> {
+    /// Cancels every child that has not ended; see [`Gather::cancel`]. The children's outcomes
+    /// then show their cancellations (asyncio raises `CancelledError` from the gather itself,
+    /// which this form's output, one outcome per child, has no place for).
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel(&self) -> bool {
+        self.core.cancel(None)
+    }
+
     /// Whether every child has ended and its callback has run.
     ///
     /// ```
@@ -552,6 +632,16 @@ impl<T, E> fmt::Debug for TryGather<T, E> {
 }
 
 impl<T, E> TryGather<T, E> {
+    /// Cancels every child that has not ended; see [`Gather::cancel`]. The gather then ends with
+    /// [`GatherError::Join`] holding the cancellation.
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel(&self) -> bool {
+        self.core.cancel(None)
+    }
+
     /// Whether the outer result is settled.
     ///
     /// ```
@@ -573,6 +663,9 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
         let core = &self.core;
         if core.poll_done(cx).is_pending() {
             return Poll::Pending;
+        }
+        if let Some(e) = core.state.cancelled() {
+            return Poll::Ready(Err(GatherError::Join(e)));
         }
         match core.take_failed() {
             Some(Err(j)) => return Poll::Ready(Err(GatherError::Join(j))),
@@ -672,6 +765,17 @@ pub fn gather_tuple<G: GatherTuple>(futs: G) -> TupleGather<G::Output> {
 pub struct TupleGather<O> {
     inner: Gather<Box<dyn Any>>,
     convert: fn(Vec<Box<dyn Any>>) -> O,
+}
+
+impl<O> TupleGather<O> {
+    /// Cancels every child that has not ended; see [`Gather::cancel`].
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
 }
 
 impl<O> fmt::Debug for TupleGather<O> {

@@ -32,9 +32,25 @@ use super::{Core, WaitOn};
 use crate::base::TaskId;
 use crate::event::EventKind;
 
-/// Cancels the future a task awaits; returns whether that future accepted the cancellation
-/// (asyncio's `Future.cancel()` return value). Takes the cancellation's message.
-pub(crate) type AwaitLink = Rc<dyn Fn(Option<&str>) -> bool>;
+/// An outer future a task can be blocked on (a gather), as a cancellation reaches it.
+pub(crate) trait AwaitTarget {
+    /// Cancels it; returns whether it accepted (asyncio's `Future.cancel()` return value).
+    fn cancel(&self, message: Option<&str>) -> bool;
+    /// Whether it has settled.
+    fn done(&self) -> bool;
+}
+
+/// A shared [`AwaitTarget`].
+pub(crate) type AwaitLink = Rc<dyn AwaitTarget>;
+
+/// What a suspended task awaits, as far as a cancellation can follow it.
+#[derive(Clone)]
+pub(crate) enum Awaited {
+    /// Another task's `JoinHandle`.
+    Task(TaskId),
+    /// An outer future that registered an await link.
+    Link(AwaitLink),
+}
 
 /// Per-task cancellation state that most tasks never need, boxed to keep task slots small.
 #[derive(Default)]
@@ -71,7 +87,48 @@ pub(crate) enum CancelKind {
     Abort,
 }
 
+/// What a task waiting on `waiting` awaits, if a cancellation can follow it there.
+fn awaited(waiting: WaitOn, cold: &TaskCold) -> Option<Awaited> {
+    match waiting {
+        WaitOn::Join(t) => Some(Awaited::Task(t)),
+        WaitOn::Resource(r) => match &cold.link {
+            Some((lr, f)) if *lr == r => Some(Awaited::Link(f.clone())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl Core {
+    /// What the running task has just suspended on (in this step), if a cancellation can follow
+    /// it there: a timeout captures it to cancel it at expiry, as asyncio's timeout cancels its
+    /// task and the cancellation travels.
+    pub(crate) fn awaited_by_current(&self) -> Option<Awaited> {
+        let id = self.current.get()?;
+        let tasks = self.tasks.borrow();
+        let slot = tasks.get(id.index())?;
+        match &slot.cold {
+            Some(cold) => awaited(slot.waiting, cold),
+            None => awaited(slot.waiting, &TaskCold::default()),
+        }
+    }
+
+    /// Cancels what a task awaits; returns whether it accepted.
+    pub(crate) fn cancel_awaited(&self, a: &Awaited, message: Option<&str>) -> bool {
+        match a {
+            Awaited::Task(t) => self.request_cancel(*t, message, CancelKind::Cancel),
+            Awaited::Link(l) => l.cancel(message),
+        }
+    }
+
+    /// Whether what a task awaited has ended.
+    pub(crate) fn awaited_done(&self, a: &Awaited) -> bool {
+        match a {
+            Awaited::Task(t) => self.tasks.borrow().get(t.index()).is_none_or(|s| s.done),
+            Awaited::Link(l) => l.done(),
+        }
+    }
+
     /// Requests cancellation of `id`; returns `false` if it has finished. See the module docs.
     pub(crate) fn request_cancel(
         &self,
@@ -94,12 +151,8 @@ impl Core {
         if message.is_some() || cold.message.is_none() {
             cold.message = message.map(str::to_owned);
         }
-        let link = match (kind, running, slot.waiting) {
-            (CancelKind::Cancel, false, WaitOn::Join(t)) => Some(Err(t)),
-            (CancelKind::Cancel, false, WaitOn::Resource(r)) => match &cold.link {
-                Some((lr, f)) if *lr == r => Some(Ok(f.clone())),
-                _ => None,
-            },
+        let link = match (kind, running) {
+            (CancelKind::Cancel, false) => awaited(slot.waiting, cold),
             _ => None,
         };
         slot.cancel = true;
@@ -125,11 +178,7 @@ impl Core {
             self.set_current(prev);
             return true;
         }
-        let delegated = match link {
-            Some(Err(t)) => self.request_cancel(t, message, CancelKind::Cancel),
-            Some(Ok(f)) => f(message),
-            None => false,
-        };
+        let delegated = link.is_some_and(|a| self.cancel_awaited(&a, message));
         if !running && !delegated {
             // The running task is queued at the end of its own step instead (asyncio queues it
             // when it next suspends). A task whose awaited future took the cancellation is woken
@@ -152,6 +201,18 @@ impl Core {
                 _ => cold.link = Some((resource, link.clone())),
             }
         }
+    }
+
+    /// Whether the running task stands for an asyncio Future (a shield being cancelled or
+    /// dropped): a gather it drops is detached, not cancelled.
+    pub(crate) fn current_is_future_like(&self) -> bool {
+        let Some(id) = self.current.get() else {
+            return false;
+        };
+        self.tasks
+            .borrow()
+            .get(id.index())
+            .is_some_and(|s| s.kind == TaskKind::Future)
     }
 
     /// How many cancellations of `id` were requested (asyncio's `Task.cancelling()`).

@@ -46,7 +46,7 @@ pub(crate) mod clock;
 
 pub use builder::{Builder, RunReport, run};
 use cancel::TaskCold;
-pub(crate) use cancel::{AwaitLink, CancelKind, TaskKind};
+pub(crate) use cancel::{AwaitLink, AwaitTarget, Awaited, CancelKind, TaskKind};
 pub(crate) use clock::TimerKey;
 use recorder::Recorder;
 pub(crate) use run::run_once;
