@@ -10,8 +10,12 @@
 //!   re-acquiring — passes one notification on (asyncio 3.13, gh-112202), so no wakeup is lost.
 //!   Spurious wakeups are allowed, as in asyncio.
 //!
+//! * `wait_timeout` that times out re-acquires the lock and hands the guard back with the
+//!   timeout, as asyncio's `wait` re-acquires before `wait_for`'s timeout reaches the caller.
+//!
 //! Rust difference: a dropped `wait` cannot re-acquire the lock (a drop cannot await), so the lock
 //! is not held after a cancelled `wait`; the caller's guard was moved into `wait` and is gone.
+//! Bound the wait with [`Condition::wait_timeout`] (not `timeout(cond.wait(g))`) to keep it.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -24,6 +28,7 @@ use super::lock::{Acquire, Lock, LockGuard};
 use super::resource::Resource;
 use super::waiters::{Key, Waiters, wake_all};
 use crate::runtime::HolderChange;
+use crate::time::{Duration, Elapsed, Sleep, sleep};
 
 struct Inner {
     waiters: RefCell<Waiters>,
@@ -152,6 +157,40 @@ impl Condition {
         Wait {
             cond: self.clone(),
             state: WaitState::Start(Some(guard)),
+            timer: None,
+            timed_out: false,
+        }
+    }
+
+    /// [`wait`](Condition::wait) for at most `timeout`: `Ok(guard)` if notified, or, when the
+    /// time runs out first, `Err((guard, Elapsed))` **with the lock re-acquired**, as asyncio's
+    /// `wait` re-acquires the lock before `wait_for`'s timeout reaches its caller (bpo-33638), and
+    /// passes a notification on (gh-112202). The caller never loses the lock silently. With a
+    /// zero timeout the lock is never released (asyncio's `wait_for(cond.wait(), 0)` cancels the
+    /// wait before it runs).
+    ///
+    /// # Panics
+    ///
+    /// If `guard` holds another lock than this condition's.
+    ///
+    /// ```
+    /// use detsim::{sync::Condition, time::{now, Duration}};
+    /// detsim::run(async {
+    ///     let cond = Condition::new();
+    ///     let g = cond.acquire().await;
+    ///     let (g, elapsed) = cond.wait_timeout(g, Duration::from_millis(500)).await.unwrap_err();
+    ///     assert!(cond.locked()); // held again, by `g`
+    ///     assert_eq!(now().to_string(), "0.5s");
+    ///     assert_eq!(elapsed.deadline().to_string(), "0.5s");
+    ///     drop(g);
+    /// });
+    /// ```
+    pub fn wait_timeout(&self, guard: LockGuard, timeout: Duration) -> WaitTimeout {
+        let mut w = self.wait(guard);
+        w.timer = Some(sleep(timeout));
+        WaitTimeout {
+            wait: w,
+            zero: timeout.is_zero(),
         }
     }
 
@@ -215,6 +254,51 @@ enum WaitState {
 pub struct Wait {
     cond: Condition,
     state: WaitState,
+    /// The deadline of a [`Condition::wait_timeout`].
+    timer: Option<Sleep>,
+    timed_out: bool,
+}
+
+/// The future returned by [`Condition::wait_timeout`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitTimeout {
+    wait: Wait,
+    zero: bool,
+}
+
+impl fmt::Debug for WaitTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitTimeout").finish_non_exhaustive()
+    }
+}
+
+impl Future for WaitTimeout {
+    type Output = Result<LockGuard, (LockGuard, Elapsed)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let zero = self.zero;
+        let w = &mut self.wait;
+        if let (true, WaitState::Start(g)) = (zero, &mut w.state) {
+            // Never released: the wait was cancelled before it ran.
+            let g = g
+                .take()
+                .expect("detsim: Condition::wait_timeout polled after it returned");
+            w.state = WaitState::Done;
+            return Poll::Ready(Err((g, Elapsed::new(crate::time::now()))));
+        }
+        Pin::new(&mut *w).poll(cx).map(|g| {
+            if w.timed_out {
+                let at = w
+                    .timer
+                    .as_ref()
+                    .and_then(|t| t.deadline())
+                    .unwrap_or_default();
+                Err((g, Elapsed::new(at)))
+            } else {
+                Ok(g)
+            }
+        })
+    }
 }
 
 impl fmt::Debug for Wait {
@@ -235,6 +319,10 @@ impl Future for Wait {
                     let key = this.cond.inner.waiters.borrow_mut().push(1, cx.waker());
                     this.cond.inner.res.op("wait", HolderChange::None);
                     this.state = WaitState::Waiting(key);
+                    if let Some(t) = &mut this.timer {
+                        // Arms the deadline (a zero one never reaches here).
+                        let _ = Pin::new(t).poll(cx);
+                    }
                     this.cond.inner.res.block();
                     return Poll::Pending;
                 }
@@ -242,6 +330,19 @@ impl Future for Wait {
                     let key = *key;
                     let mut ws = this.cond.inner.waiters.borrow_mut();
                     if ws.is_notified(key) != Some(true) {
+                        let expired = this
+                            .timer
+                            .as_mut()
+                            .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+                        if expired {
+                            // asyncio: the cancelled wait leaves the queue, re-acquires the
+                            // lock, then notifies another waiter in its place.
+                            ws.remove(key);
+                            drop(ws);
+                            this.timed_out = true;
+                            this.state = WaitState::Relocking(this.cond.lock.acquire());
+                            continue;
+                        }
                         ws.set_waker(key, cx.waker());
                         drop(ws);
                         this.cond.inner.res.block();
@@ -254,6 +355,9 @@ impl Future for Wait {
                 WaitState::Relocking(acq) => match Pin::new(acq).poll(cx) {
                     Poll::Ready(g) => {
                         this.state = WaitState::Done;
+                        if this.timed_out {
+                            this.cond.inner.notify(1);
+                        }
                         return Poll::Ready(g);
                     }
                     Poll::Pending => return Poll::Pending,
