@@ -86,6 +86,7 @@
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
 //! * [`promise`]: [`Promise`](promise::Promise), asyncio's one-shot `Future`.
 //! * [`combinators`]: [`gather()`], [`try_gather`], `wait`, `as_completed`, `shield`.
+//! * [`event_loop`]: `call_soon`, `call_later`, `call_at` with cancellable handles.
 //! * [`task_group`]: structured concurrency, asyncio's `TaskGroup`.
 //! * [`event`]: the events a run records.
 //! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
@@ -100,6 +101,7 @@
 
 mod base;
 pub mod combinators;
+pub mod event_loop;
 pub mod explore;
 mod failure;
 pub mod promise;

@@ -76,6 +76,21 @@ pub(crate) enum TaskKind {
     /// cancellation ends it at once, and its awaiter's wakeup is queued then, as
     /// `Future.cancel()` schedules its done callbacks.
     Future,
+    /// An event-loop callback (`call_soon`, `call_later`): a cancellation removes it at once,
+    /// as a cancelled asyncio handle is skipped; never reported as unseen.
+    Callback,
+}
+
+impl TaskKind {
+    /// Whether a cancellation ends it on the spot instead of at its next turn.
+    fn at_once(self) -> bool {
+        matches!(self, TaskKind::Future | TaskKind::Callback)
+    }
+
+    /// Whether the report of unseen tasks lists it.
+    pub(crate) fn reported(self) -> bool {
+        matches!(self, TaskKind::User | TaskKind::Future)
+    }
 }
 
 /// How a cancellation request treats the future the task awaits.
@@ -156,7 +171,7 @@ impl Core {
             _ => None,
         };
         slot.cancel = true;
-        let at_once = slot.kind == TaskKind::Future && !running;
+        let at_once = slot.kind.at_once() && !running;
         let fut = if at_once { slot.run.take() } else { None };
         drop(tasks);
         self.emit(EventKind::Cancel { target: id });

@@ -33,6 +33,7 @@
 //! wakers), so user code may call back into the runtime at any point.
 
 mod builder;
+mod callbacks;
 mod cancel;
 mod panic;
 

@@ -58,15 +58,10 @@ impl Default for UnseenPolicy {
     }
 }
 
-/// Whether tasks of this kind are reported.
-fn reported(kind: TaskKind) -> bool {
-    kind != TaskKind::Internal
-}
-
 impl Core {
     /// Remembers a panicked task's outcome, to check at the end whether anyone read it.
     pub(super) fn note_panicked(&self, id: TaskId, kind: TaskKind, join: &Rc<dyn JoinSink>) {
-        if reported(kind) && self.config.unseen.panicked != OnUnseen::Ignore {
+        if kind.reported() && self.config.unseen.panicked != OnUnseen::Ignore {
             self.panicked.borrow_mut().push((id, join.clone()));
         }
     }
@@ -82,7 +77,7 @@ impl Core {
             .iter()
             .enumerate()
             .skip(1)
-            .filter(|(_, s)| !s.done && !s.cancel && reported(s.kind))
+            .filter(|(_, s)| !s.done && !s.cancel && s.kind.reported())
             .map(|(i, s)| UnobservedTask {
                 task: crate::failure::TaskRef {
                     id: TaskId::from_u32(i as u32),

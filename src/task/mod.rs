@@ -105,6 +105,61 @@ impl Builder {
         self
     }
 
+    /// Makes the task an event-loop callback (`detsim::event_loop`): cancelled at once, never
+    /// reported as unseen.
+    pub(crate) fn callback(mut self) -> Builder {
+        self.kind = TaskKind::Callback;
+        self
+    }
+
+    /// Spawns `fut` as a callback task that waits, unqueued, for a timer at `when`; returns its
+    /// handle and the timer (none while the run shuts down).
+    #[track_caller]
+    pub(crate) fn spawn_timed<F>(
+        self,
+        fut: F,
+        when: crate::base::Instant,
+    ) -> (JoinHandle<F::Output>, Option<runtime::TimerKey>)
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let (p, state) = self.prepare(fut, Location::caller());
+        let (id, key) = runtime::with_core("detsim::event_loop::call_at", |core| {
+            core.spawn_timed(p.name, p.fut, p.sink, p.at, when)
+        });
+        (JoinHandle::new(id, state), key)
+    }
+
+    /// The task's future, which stores its value for the runtime to settle, and its spawn
+    /// details. `caller` is the spawn call's location, used unless `at` names another.
+    fn prepare<F>(
+        self,
+        fut: F,
+        caller: &'static Location<'static>,
+    ) -> (Prepared, Rc<join::JoinState<F::Output>>)
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let state = Rc::new(join::JoinState::<F::Output>::new());
+        let s2 = state.clone();
+        let task = async move {
+            let v = fut.await;
+            // The runtime settles the outcome when it marks the task finished.
+            s2.store(v);
+        };
+        let sink: Rc<dyn JoinSink> = state.clone();
+        let p = Prepared {
+            name: self.name,
+            kind: self.kind,
+            at: self.at.unwrap_or(caller),
+            fut: Box::pin(task),
+            sink,
+        };
+        (p, state)
+    }
+
     /// Spawns `fut` with this configuration; see [`spawn`].
     ///
     /// # Panics
@@ -116,24 +171,22 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        // Not `unwrap_or_else(Location::caller)`: a function pointer loses `#[track_caller]`.
-        let at = match self.at {
-            Some(at) => at,
-            None => Location::caller(),
-        };
-        let state = Rc::new(join::JoinState::<F::Output>::new());
-        let s2 = state.clone();
-        let task = async move {
-            let v = fut.await;
-            // The runtime settles the outcome when it marks the task finished.
-            s2.store(v);
-        };
-        let sink: Rc<dyn JoinSink> = state.clone();
+        // `Location::caller()` here, not in a closure: only a direct call sees `#[track_caller]`.
+        let (p, state) = self.prepare(fut, Location::caller());
         let id = runtime::with_core("detsim::spawn", |core| {
-            core.spawn(self.name, Box::pin(task), sink, at, self.kind)
+            core.spawn(p.name, p.fut, p.sink, p.at, p.kind)
         });
         JoinHandle::new(id, state)
     }
+}
+
+/// A task ready to hand to the runtime.
+struct Prepared {
+    name: Option<Rc<str>>,
+    kind: TaskKind,
+    at: &'static Location<'static>,
+    fut: runtime::BoxFuture,
+    sink: Rc<dyn JoinSink>,
 }
 
 /// The id of the task that is running.
