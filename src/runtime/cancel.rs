@@ -60,8 +60,14 @@ pub(crate) struct TaskCold {
     /// How many cancellations were requested (asyncio's `_num_cancels_requested`).
     pub(crate) requests: u32,
     /// The outer future this task is blocked on, as `(resource id, how to cancel it)`; valid
-    /// only while the task's `waiting` is that resource.
+    /// only while the task's `waiting` is that resource (or [`WaitOn::Linked`]).
     pub(crate) link: Option<(u32, AwaitLink)>,
+    /// How many `cancellable` awaits of this task are in progress: while there is one, a
+    /// cancellation is delivered to it as a value instead of dropping the task.
+    pub(crate) coop: u32,
+    /// A cancellation waiting to be delivered to a `cancellable` await (asyncio's
+    /// `_must_cancel`).
+    pub(crate) must_cancel: bool,
 }
 
 /// What a task stands for.
@@ -110,6 +116,7 @@ fn awaited(waiting: WaitOn, cold: &TaskCold) -> Option<Awaited> {
             Some((lr, f)) if *lr == r => Some(Awaited::Link(f.clone())),
             _ => None,
         },
+        WaitOn::Linked => cold.link.as_ref().map(|(_, f)| Awaited::Link(f.clone())),
         _ => None,
     }
 }
@@ -170,6 +177,18 @@ impl Core {
             (CancelKind::Cancel, false) => awaited(slot.waiting, cold),
             _ => None,
         };
+        if kind == CancelKind::Cancel && cold.coop > 0 {
+            // Cooperative: the cancellation is delivered to the `cancellable` await as a value.
+            cold.must_cancel = true;
+            drop(tasks);
+            self.emit(EventKind::Cancel { target: id });
+            let delegated = link.is_some_and(|a| self.cancel_awaited(&a, message));
+            if !delegated {
+                // Running, it is queued at once and sees the cancellation at its next turn.
+                self.wake(id);
+            }
+            return true;
+        }
         slot.cancel = true;
         let at_once = slot.kind.at_once() && !running;
         let fut = if at_once { slot.run.take() } else { None };
@@ -201,6 +220,87 @@ impl Core {
             self.wake(id);
         }
         true
+    }
+
+    /// Enters a `cancellable` await of task `id`.
+    pub(crate) fn coop_enter(&self, id: TaskId) {
+        let mut tasks = self.tasks.borrow_mut();
+        if let Some(slot) = tasks.get_mut(id.index()) {
+            slot.cold.get_or_insert_with(Default::default).coop += 1;
+        }
+    }
+
+    /// Takes a cancellation delivered to a `cancellable` await of `id`: `Some(message)` if one
+    /// arrived.
+    pub(crate) fn coop_take(&self, id: TaskId) -> Option<Option<String>> {
+        let mut tasks = self.tasks.borrow_mut();
+        let cold = tasks.get_mut(id.index())?.cold.as_mut()?;
+        if !std::mem::take(&mut cold.must_cancel) {
+            return None;
+        }
+        Some(cold.message.take())
+    }
+
+    /// Leaves a `cancellable` await of `id`. A cancellation that arrived and was not taken
+    /// becomes an ordinary one: the task's future is dropped at its next turn.
+    pub(crate) fn coop_leave(&self, id: TaskId) {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(id.index()) else {
+            return;
+        };
+        let Some(cold) = slot.cold.as_mut() else {
+            return;
+        };
+        cold.coop = cold.coop.saturating_sub(1);
+        if cold.coop == 0 && std::mem::take(&mut cold.must_cancel) && !slot.done {
+            slot.cancel = true;
+            let running = self.current.get() == Some(id);
+            drop(tasks);
+            if !running {
+                self.wake(id);
+            }
+        }
+    }
+
+    /// The running task ends cancelled (a cooperative cancellation re-raised): its future is
+    /// dropped at its next turn, or it ends cancelled if it returns first.
+    pub(crate) fn cancel_current(&self, message: Option<String>) {
+        let Some(id) = self.current.get() else {
+            return;
+        };
+        let mut tasks = self.tasks.borrow_mut();
+        let slot = &mut tasks[id.index()];
+        slot.cancel = true;
+        slot.cold.get_or_insert_with(Default::default).message = message;
+    }
+
+    /// asyncio's `Task.uncancel()`: takes one requested cancellation back; returns how many
+    /// remain. At zero, a cancellation not yet delivered is dropped too.
+    pub(crate) fn uncancel(&self, id: TaskId) -> u32 {
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(cold) = tasks.get_mut(id.index()).and_then(|s| s.cold.as_mut()) else {
+            return 0;
+        };
+        cold.requests = cold.requests.saturating_sub(1);
+        if cold.requests == 0 {
+            cold.must_cancel = false;
+        }
+        cold.requests
+    }
+
+    /// Records that the current task is about to block on a future that a cancellation of the
+    /// task should cancel first, with no resource of its own (a `Promise`).
+    pub(crate) fn set_await_link_anon(&self, link: &AwaitLink) {
+        if let Some(id) = self.current.get() {
+            let mut tasks = self.tasks.borrow_mut();
+            let slot = &mut tasks[id.index()];
+            slot.waiting = WaitOn::Linked;
+            let cold = slot.cold.get_or_insert_with(Default::default);
+            match &cold.link {
+                Some((_, f)) if Rc::ptr_eq(f, link) => {}
+                _ => cold.link = Some((u32::MAX, link.clone())),
+            }
+        }
     }
 
     /// Records that the current task is about to block on resource `resource`, an outer future

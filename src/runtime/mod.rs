@@ -180,6 +180,9 @@ pub(crate) enum WaitOn {
     /// Watches a task's end without owning it (`shield`, `wait`): a cancellation of the waiting
     /// task does not follow this wait to the watched task.
     Watch(TaskId),
+    /// An asyncio Future with no resource of its own (a `Promise`), whose await link a
+    /// cancellation follows.
+    Linked,
     /// A resource registered with [`Core::register_resource`].
     Resource(u32),
 }
@@ -191,6 +194,7 @@ impl WaitOn {
             WaitOn::Sleep(t) => BlockOn::Timer(*t),
             WaitOn::SleepForever => BlockOn::Forever,
             WaitOn::Join(t) | WaitOn::Watch(t) => BlockOn::Task(*t),
+            WaitOn::Linked => BlockOn::Unknown,
             WaitOn::Resource(r) => BlockOn::Resource(*r),
         }
     }
@@ -517,10 +521,9 @@ impl Core {
     /// state where the task's waiter future is already cancelled (S10 b), which primitives must
     /// treat as a cancelled waiter.
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
-        self.tasks
-            .borrow()
-            .get(id.index())
-            .is_some_and(|s| s.cancel && !s.done)
+        self.tasks.borrow().get(id.index()).is_some_and(|s| {
+            !s.done && (s.cancel || s.cold.as_ref().is_some_and(|c| c.must_cancel))
+        })
     }
 
     // ----- resources ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ impl Core {
             WaitOn::Sleep(t) => (format!("a timer at {t}"), Vec::new()),
             WaitOn::SleepForever => ("a sleep that never ends (Duration::MAX)".into(), Vec::new()),
             // The awaited task is named in the text; a join has no holder.
+            WaitOn::Linked => ("a Promise".to_string(), Vec::new()),
             WaitOn::Join(t) | WaitOn::Watch(t) => {
                 (format!("{} to finish", self.task_ref(*t)), Vec::new())
             }

@@ -322,15 +322,15 @@ impl<T> JoinHandle<T> {
         )
     }
 
-    /// How many cancellations of the task were requested and not taken back (asyncio's
-    /// `Task.cancelling()`): every [`cancel`](JoinHandle::cancel) that reached the running task
-    /// counts one; 0 once the task has ended.
+    /// How many cancellations of the task were requested and not taken back by
+    /// [`uncancel`](CancelHandle::uncancel) (asyncio's `Task.cancelling()`); kept after the task
+    /// ends.
     ///
     /// # Panics
     ///
     /// Outside the run the task belongs to.
     pub fn cancelling(&self) -> u32 {
-        cancelling(self.id, &*self.state)
+        cancelling(self.id)
     }
 
     /// Awaits the task as [`shield`](crate::combinators::shield) does: a cancellation of the
@@ -387,10 +387,7 @@ fn request(
     runtime::with_core(api, |c| c.request_cancel(id, message, kind))
 }
 
-fn cancelling(id: TaskId, state: &dyn JoinSink) -> u32 {
-    if state.is_done() {
-        return 0;
-    }
+fn cancelling(id: TaskId) -> u32 {
     runtime::with_core("cancelling()", |c| c.cancel_requests(id))
 }
 
@@ -502,7 +499,20 @@ impl CancelHandle {
     ///
     /// Outside the run the task belongs to.
     pub fn cancelling(&self) -> u32 {
-        cancelling(self.id, &*self.state)
+        cancelling(self.id)
+    }
+
+    /// Takes one requested cancellation back (asyncio's `Task.uncancel()`) and returns how many
+    /// remain; at zero, a cancellation not yet delivered to a
+    /// [`cancellable`](crate::task::cancellable) await is forgotten. Typically the task's own
+    /// code calls it, through [`current`](crate::task::current), after catching a cancellation
+    /// it means to ignore.
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the task belongs to.
+    pub fn uncancel(&self) -> u32 {
+        runtime::with_core("CancelHandle::uncancel", |c| c.uncancel(self.id))
     }
 }
 

@@ -8,9 +8,11 @@
 //! it would next run, its future is dropped instead of polled, so its `Drop` code runs at that
 //! point, inside the run. Dropping a `JoinHandle` detaches the task; it keeps running.
 
+mod cooperative;
 mod join;
 
 pub use crate::base::{JoinError, TaskId};
+pub use cooperative::{Cancellable, Cancelled, Propagate, cancellable};
 pub use join::{CancelHandle, JoinHandle};
 
 use std::future::Future;
