@@ -91,7 +91,7 @@ impl<T: 'static> Shieldable for GatherSettled<T> {
 ///     assert!(!keep.is_finished()); // the inner task still runs
 ///
 ///     // A gather, with no extra step.
-///     let g = detsim::gather([async { 1 }, async { 2 }]);
+///     let g = detsim::gather([1, 2].map(|x| async move { x }));
 ///     assert_eq!(shield(g).await.unwrap(), [1, 2]);
 /// });
 /// ```

@@ -6,7 +6,10 @@
 //!
 //! Cancellation follows asyncio's timing: [`JoinHandle::cancel`] makes the task runnable, and when
 //! it would next run, its future is dropped instead of polled, so its `Drop` code runs at that
-//! point, inside the run. Dropping a `JoinHandle` detaches the task; it keeps running.
+//! point, inside the run. It travels down the await chain first (a task, gather, `wait_for` or
+//! `Promise` the task awaits is cancelled, and the task ends one hop after it);
+//! [`JoinHandle::abort`] does not. Inside a [`cancellable`] await a cancellation arrives as a
+//! value instead ([`Cancelled`]). Dropping a `JoinHandle` detaches the task; it keeps running.
 
 mod cooperative;
 mod join;
