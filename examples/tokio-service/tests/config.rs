@@ -27,7 +27,11 @@ async fn waiter_sees_the_reload() {
         let svc = svc.clone();
         async move { svc.wait_for_version(2).await }
     });
-    svc.reload("green").await;
+    let reloader = tokio::spawn({
+        let svc = svc.clone();
+        async move { svc.reload("green").await }
+    });
+    assert_eq!(reloader.await.unwrap(), 2);
     let config = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .expect("the waiter missed the reload: still waiting for version 2 after 5s")
