@@ -59,7 +59,9 @@
 //!
 //! * A panic in a spawned task becomes its `JoinError` (tokio's rule) and does not fail the
 //!   schedule by itself; a panic in the test body does.
-//! * The test body is itself a task (detsim's task 0), so `task::try_id()` inside it is `Some`.
+//! * The test body is itself a task (detsim's task 0), so `task::try_id()` inside it is `Some`,
+//!   and it takes its turn in the ready queue like any task, where tokio polls a `block_on`
+//!   future only when its run queue is empty. Exploration covers both orders (and more).
 //! * Time is always simulated and always auto-advances when every task is idle (tokio's
 //!   `start_paused = true`); `resume()` cannot bring back the wall clock and is a no-op.
 //! * `Runtime::spawn` and `Handle::spawn` work inside `block_on` (the run); called before it,
