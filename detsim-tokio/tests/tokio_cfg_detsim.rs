@@ -65,3 +65,31 @@ async fn a_result_body_passes_on_ok() -> Result<(), std::io::Error> {
     tokio::task::yield_now().await;
     Ok(())
 }
+
+/// `#[tokio::main]` on any function name: one detsim run in FIFO order, in simulated time.
+#[tokio::main(crate = "detsim_tokio")]
+async fn one_run() -> Duration {
+    let start = tokio::time::Instant::now();
+    let h = tokio::spawn(tokio::time::sleep(Duration::from_secs(30)));
+    h.await.unwrap();
+    start.elapsed()
+}
+
+#[test]
+fn tokio_main_is_one_run() {
+    assert_eq!(one_run(), Duration::from_secs(30));
+}
+
+#[test]
+fn a_hand_built_runtime_blocks_on_one_run() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let v = rt.block_on(async {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move { tx.send(5).unwrap() });
+        rx.await.unwrap()
+    });
+    assert_eq!(v, 5);
+}
