@@ -65,7 +65,14 @@
 //! * Time is always simulated and always auto-advances when every task is idle (tokio's
 //!   `start_paused = true`); `resume()` cannot bring back the wall clock and is a no-op.
 //! * `Runtime::spawn` and `Handle::spawn` work inside `block_on` (the run); called before it,
-//!   they panic with a message saying so.
+//!   they panic with a message saying so. `LocalSet::spawn_local` likewise starts its task at
+//!   once, inside the run.
+//!
+//! Not provided under `--cfg detsim` (a use is a compile error or, for tokio's own modules, tokio's
+//! "no reactor running" panic): `Instant::from_std`/`into_std` (a simulated instant has no wall
+//! clock counterpart), `task::unconstrained` and the coop budget, runtime metrics, `io::stdin` /
+//! `stdout` (`io-std`, which needs tokio's blocking pool), and the parts of `net`, `fs`, `process`
+//! and `signal` beyond their common entry points.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -117,7 +117,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A current-thread runtime, as `Builder::new_current_thread().enable_all().build()`.
+    /// A runtime, as tokio's `Runtime::new` (multi-thread; under detsim, one thread).
     pub fn new() -> io::Result<Runtime> {
         Builder::new_multi_thread().build()
     }
