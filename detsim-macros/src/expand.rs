@@ -12,7 +12,7 @@ use crate::args::{self, Arg};
 const DETSIM_TEST: &str = "#[detsim::test]";
 const DETSIM_ACCEPTED: &str = "`schedules = N`, `strategy = \"portfolio|random|fifo|pct[:depth]|urw|dfs[:bound]|delays[:bound]\"`, `seed = N`, `max_steps = N`, `jobs = N`, `crate = \"path::to::detsim\"`";
 const TOKIO_TEST: &str = "#[tokio::test] (detsim-tokio under --cfg detsim)";
-const TOKIO_TEST_ACCEPTED: &str = "`flavor = \"current_thread\"|\"multi_thread\"|\"local\"`, `worker_threads = N`, `start_paused = true|false`, `crate = \"path::to::tokio\"`";
+const TOKIO_ACCEPTED: &str = "`flavor = \"current_thread\"|\"multi_thread\"|\"local\"`, `worker_threads = N`, `start_paused = true|false`, `crate = \"path::to::tokio\"`";
 const TOKIO_MAIN: &str = "#[tokio::main] (detsim-tokio under --cfg detsim)";
 
 /// The parts of the user's function the expansions reuse.
@@ -66,6 +66,39 @@ fn parts(item: TokenStream, macro_name: &str, example: &str) -> Result<Parts, sy
         output: f.sig.output,
         stmts: f.block.stmts,
     })
+}
+
+impl Parts {
+    /// The user's function as a nested `async fn` named `inner`, inside a plain function with the
+    /// user's name, attributes and visibility whose body is `call` (which awaits or runs `inner`).
+    /// A test returns `()`; otherwise the plain function keeps the user's return type.
+    fn wrap(self, test: bool, inner_name: &str, call: TokenStream) -> TokenStream {
+        let Parts {
+            outer,
+            inner,
+            vis,
+            name,
+            output,
+            stmts,
+        } = self;
+        let inner_name = syn::Ident::new(inner_name, proc_macro2::Span::call_site());
+        let (test_attr, ret) = if test {
+            (quote!(#[::core::prelude::v1::test]), quote!())
+        } else {
+            (quote!(), quote!(#output))
+        };
+        quote! {
+            #test_attr
+            #(#outer)*
+            #vis fn #name() #ret {
+                async fn #inner_name() #output {
+                    #(#inner)*
+                    #(#stmts)*
+                }
+                #call
+            }
+        }
+    }
 }
 
 fn find<'a>(args: &'a [Arg], name: &str) -> Option<&'a Arg> {
@@ -146,29 +179,17 @@ fn expand_detsim_test(args: TokenStream, item: TokenStream) -> Result<TokenStrea
         settings.push(setting);
     }
     let p = parts(item, DETSIM_TEST, "#[detsim::test] async fn name() { … }")?;
-    let Parts {
-        outer,
-        inner,
-        vis,
-        name,
-        output,
-        stmts,
-    } = p;
-    Ok(quote! {
-        #[::core::prelude::v1::test]
-        #(#outer)*
-        #vis fn #name() {
-            async fn __detsim_test_body() #output {
-                #(#inner)*
-                #(#stmts)*
-            }
+    Ok(p.wrap(
+        true,
+        "__detsim_test_body",
+        quote! {
             #krate::Builder::new()
                 #(#settings)*
                 .check(|| async {
                     #krate::__private::TestOutput::check(__detsim_test_body().await)
                 });
-        }
-    })
+        },
+    ))
 }
 
 fn positive(a: &Arg, macro_name: &str) -> Result<u64, syn::Error> {
@@ -191,55 +212,50 @@ pub(crate) fn tokio_test(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn expand_tokio_test(args: TokenStream, item: TokenStream) -> Result<TokenStream, syn::Error> {
-    let args = args::parse(TOKIO_TEST, args, TOKIO_TEST_ACCEPTED)?;
+    let krate = tokio_args(args, TOKIO_TEST)?;
+    let p = parts(item, TOKIO_TEST, "#[tokio::test] async fn name() { … }")?;
+    Ok(p.wrap(
+        true,
+        "__detsim_test_body",
+        quote! {
+            #krate::__private::test(|| async {
+                #krate::__private::detsim::__private::TestOutput::check(
+                    __detsim_test_body().await,
+                )
+            });
+        },
+    ))
+}
+
+/// Checks tokio's attribute arguments (accepted, and meaning the same on detsim's one thread);
+/// returns the `crate` path.
+fn tokio_args(args: TokenStream, macro_name: &str) -> Result<syn::Path, syn::Error> {
+    let args = args::parse(macro_name, args, TOKIO_ACCEPTED)?;
     reject_unknown(
         &args,
         &["flavor", "worker_threads", "start_paused", "crate"],
-        TOKIO_TEST,
-        TOKIO_TEST_ACCEPTED,
+        macro_name,
+        TOKIO_ACCEPTED,
     )?;
-    let krate = krate(&args, TOKIO_TEST, "::tokio")?;
     if let Some(a) = find(&args, "flavor") {
-        let f = a.str(TOKIO_TEST)?;
+        let f = a.str(macro_name)?;
         if !["current_thread", "multi_thread", "local"].contains(&f) {
             return Err(syn::Error::new(
                 a.span,
                 format!(
-                    "{TOKIO_TEST}: `flavor = {f:?}` is not a flavor; write `\"current_thread\"`, \
+                    "{macro_name}: `flavor = {f:?}` is not a flavor; write `\"current_thread\"`, \
                      `\"multi_thread\"` or `\"local\"` (all run on detsim's one thread)"
                 ),
             ));
         }
     }
     if let Some(a) = find(&args, "worker_threads") {
-        positive(a, TOKIO_TEST)?;
+        positive(a, macro_name)?;
     }
     if let Some(a) = find(&args, "start_paused") {
-        a.bool(TOKIO_TEST)?;
+        a.bool(macro_name)?;
     }
-    let Parts {
-        outer,
-        inner,
-        vis,
-        name,
-        output,
-        stmts,
-    } = parts(item, TOKIO_TEST, "#[tokio::test] async fn name() { … }")?;
-    Ok(quote! {
-        #[::core::prelude::v1::test]
-        #(#outer)*
-        #vis fn #name() {
-            async fn __detsim_test_body() #output {
-                #(#inner)*
-                #(#stmts)*
-            }
-            #krate::__private::test(|| async {
-                #krate::__private::detsim::__private::TestOutput::check(
-                    __detsim_test_body().await,
-                )
-            });
-        }
-    })
+    krate(&args, macro_name, "::tokio")
 }
 
 /// `#[tokio::main]` under detsim.
@@ -248,33 +264,13 @@ pub(crate) fn tokio_main(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn expand_tokio_main(args: TokenStream, item: TokenStream) -> Result<TokenStream, syn::Error> {
-    let accepted = "`flavor = \"current_thread\"|\"multi_thread\"|\"local\"`, `worker_threads = N`, `start_paused = true|false`, `crate = \"path::to::tokio\"`";
-    let args = args::parse(TOKIO_MAIN, args, accepted)?;
-    reject_unknown(
-        &args,
-        &["flavor", "worker_threads", "start_paused", "crate"],
-        TOKIO_MAIN,
-        accepted,
-    )?;
-    let krate = krate(&args, TOKIO_MAIN, "::tokio")?;
-    let Parts {
-        outer,
-        inner,
-        vis,
-        name,
-        output,
-        stmts,
-    } = parts(item, TOKIO_MAIN, "#[tokio::main] async fn main() { … }")?;
-    Ok(quote! {
-        #(#outer)*
-        #vis fn #name() #output {
-            async fn __detsim_main_body() #output {
-                #(#inner)*
-                #(#stmts)*
-            }
-            #krate::__private::main(__detsim_main_body())
-        }
-    })
+    let krate = tokio_args(args, TOKIO_MAIN)?;
+    let p = parts(item, TOKIO_MAIN, "#[tokio::main] async fn main() { … }")?;
+    Ok(p.wrap(
+        false,
+        "__detsim_main_body",
+        quote!(#krate::__private::main(__detsim_main_body())),
+    ))
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ mod common;
 use std::time::Duration;
 
 use common::{fmt_secs, interleaved, median};
-use detsim_tokio::sim;
 
 #[derive(Clone, Copy, Debug)]
 enum Workload {
@@ -49,94 +48,59 @@ fn builder() -> detsim::Builder {
         .scheduler(detsim::scheduler::Fifo::new())
 }
 
-/// The workload on detsim's own API; returns (checksum, steps).
-fn native(w: Workload) -> (u64, u64) {
-    let report = match w {
-        Workload::Spawn(n) => builder().run_report(async move {
-            let hs: Vec<_> = (0..n as u64)
-                .map(|i| detsim::spawn(async move { i }))
-                .collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
-            sum
-        }),
-        Workload::Yield(t, y) => builder().run_report(async move {
-            let hs: Vec<_> = (0..t)
-                .map(|_| {
-                    detsim::spawn(async move {
-                        for _ in 0..y {
-                            detsim::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-            t as u64
-        }),
-        Workload::Sleep(n) => builder().run_report(async move {
-            let hs: Vec<_> = (0..n as u64)
-                .map(|i| {
-                    detsim::spawn(async move {
-                        detsim::time::sleep(Duration::from_millis(i + 1)).await;
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-            detsim::time::now().as_nanos()
-        }),
-    };
-    (report.output.unwrap(), report.steps)
+/// One function per API, each running a workload written once against `rt`: detsim's own API
+/// (`detsim::spawn`, `detsim::task::yield_now`, `detsim::time::sleep`) or the facade
+/// (`sim::spawn`, `sim::task::yield_now`, `sim::time::sleep`). Returns (checksum, steps).
+macro_rules! workloads {
+    ($($name:ident => $rt:path;)*) => {$(
+        fn $name(w: Workload) -> (u64, u64) {
+            use $rt as rt;
+            let report = match w {
+                Workload::Spawn(n) => builder().run_report(async move {
+                    let hs: Vec<_> = (0..n as u64).map(|i| rt::spawn(async move { i })).collect();
+                    let mut sum = 0;
+                    for h in hs {
+                        sum += h.await.unwrap();
+                    }
+                    sum
+                }),
+                Workload::Yield(t, y) => builder().run_report(async move {
+                    let hs: Vec<_> = (0..t)
+                        .map(|_| {
+                            rt::spawn(async move {
+                                for _ in 0..y {
+                                    rt::task::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    t as u64
+                }),
+                Workload::Sleep(n) => builder().run_report(async move {
+                    let hs: Vec<_> = (0..n as u64)
+                        .map(|i| {
+                            rt::spawn(async move {
+                                rt::time::sleep(Duration::from_millis(i + 1)).await;
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    detsim::time::now().as_nanos()
+                }),
+            };
+            (report.output.unwrap(), report.steps)
+        }
+    )*};
 }
 
-/// The same workload through the tokio facade; returns (checksum, steps).
-fn facade(w: Workload) -> (u64, u64) {
-    let report = match w {
-        Workload::Spawn(n) => builder().run_report(async move {
-            let hs: Vec<_> = (0..n as u64)
-                .map(|i| sim::spawn(async move { i }))
-                .collect();
-            let mut sum = 0;
-            for h in hs {
-                sum += h.await.unwrap();
-            }
-            sum
-        }),
-        Workload::Yield(t, y) => builder().run_report(async move {
-            let hs: Vec<_> = (0..t)
-                .map(|_| {
-                    sim::spawn(async move {
-                        for _ in 0..y {
-                            sim::task::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-            t as u64
-        }),
-        Workload::Sleep(n) => builder().run_report(async move {
-            let hs: Vec<_> = (0..n as u64)
-                .map(|i| {
-                    sim::spawn(async move {
-                        sim::time::sleep(Duration::from_millis(i + 1)).await;
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-            detsim::time::now().as_nanos()
-        }),
-    };
-    (report.output.unwrap(), report.steps)
+workloads! {
+    native => detsim;
+    facade => detsim_tokio::sim;
 }
 
 fn main() {
