@@ -91,6 +91,10 @@
 //! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
 //! * `proptest` (feature `proptest`): schedules as proptest values, shrunk with the test's inputs.
 //! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
+//! * [`macro@test`]: `#[detsim::test] async fn name() { … }`, a test explored like [`check`].
+//!
+//! For code written against tokio, the `detsim-tokio` crate is a drop-in `tokio` that runs on
+//! detsim under `RUSTFLAGS="--cfg detsim"`, its `#[tokio::test]`s explored the same way.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
