@@ -72,11 +72,15 @@ fn run_child(name: &str, env: &[(&str, &str)]) -> (bool, String) {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["--exact", name, "--nocapture", "--include-ignored"]);
+    // The child is run by libtest, as a person would run it; nextest's variables (when this
+    // binary runs under nextest) would name the parent test instead.
     for k in [
         "DETSIM_SEED",
         "DETSIM_SCHEDULE",
         "DETSIM_ITERATIONS",
         "DETSIM_STRATEGY",
+        "NEXTEST_TEST_NAME",
+        "NEXTEST_BINARY_ID",
     ] {
         cmd.env_remove(k);
     }
