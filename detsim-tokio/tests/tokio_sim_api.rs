@@ -365,3 +365,47 @@ fn instant_arithmetic_is_simulated() {
         assert_eq!(start.elapsed(), Duration::from_millis(3));
     });
 }
+
+#[test]
+#[should_panic(expected = "`period` must be non-zero.")]
+fn a_zero_interval_panics_as_tokio_does() {
+    fifo(async {
+        time::interval(Duration::ZERO);
+    });
+}
+
+#[test]
+fn interval_sleep_and_timeout_accessors() {
+    fifo(async {
+        let start = time::Instant::now();
+        let mut every = time::interval(Duration::from_millis(10));
+        assert_eq!(
+            every.missed_tick_behavior(),
+            time::MissedTickBehavior::Burst
+        );
+        every.set_missed_tick_behavior(time::MissedTickBehavior::Skip);
+        assert_eq!(every.missed_tick_behavior(), time::MissedTickBehavior::Skip);
+        every.tick().await;
+        every.reset_immediately();
+        assert_eq!(every.tick().await, start);
+        every.reset_at(start + Duration::from_millis(3));
+        assert_eq!(every.tick().await - start, Duration::from_millis(3));
+
+        // A completed sleep stays complete.
+        let mut s = Box::pin(time::sleep(Duration::from_millis(2)));
+        s.as_mut().await;
+        assert!(s.is_elapsed());
+        s.as_mut().await;
+
+        let mut t = time::timeout(Duration::from_millis(1), std::future::ready(3));
+        assert_eq!(t.get_mut().await, 3);
+        let t = time::timeout(Duration::from_millis(1), std::future::ready(4));
+        assert_eq!(t.get_ref().clone().await, 4);
+        assert_eq!(t.into_inner().await, 4);
+        let e = time::timeout(Duration::ZERO, std::future::pending::<()>())
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), "deadline has elapsed");
+        assert_eq!(std::io::Error::from(e).kind(), std::io::ErrorKind::TimedOut);
+    });
+}
