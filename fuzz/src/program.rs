@@ -526,6 +526,8 @@ fn run(program: &Program, scheduler: impl Scheduler + 'static) -> (RunReport<()>
         .scheduler(scheduler)
         .record()
         .fail_on_task_panic(false)
+        // Listed, not failing: the check below verifies the list against the program.
+        .on_unobserved_panic(detsim::OnUnseen::Warn)
         .max_steps(MAX_STEPS)
         .run_report(main);
     (report, ctx)
@@ -704,6 +706,15 @@ fn check_run(report: &RunReport<()>, ctx: &Ctx) -> Result<Verdict, String> {
         Ok(()) => {
             if !instances[0].finished {
                 return Err("the run succeeded but main did not finish".into());
+            }
+            // Every task listed as an unseen panic did panic.
+            for u in &report.unseen {
+                if let detsim::Unseen::Panicked(_) = u.what {
+                    let i = ids.iter().position(|t| *t == Some(u.task.id));
+                    if !i.is_some_and(|i| instances[i].panicked) {
+                        return Err(format!("{u} is listed, but its code did not panic"));
+                    }
+                }
             }
             Ok(Verdict::Finished)
         }
