@@ -273,3 +273,46 @@ fn cancellation_outside_a_cancellable_await_drops_the_task() {
     });
     assert_eq!(out, (true, false));
 }
+
+/// TMO-14 — the body swallows the timeout's cancellation and carries on: no timeout, the scope
+/// is expired, and `cancelling()` is back to 0 → `(('after-swallow', 0.01), True, 0)`.
+#[test]
+fn tmo_14_body_swallows_the_timeouts_cancellation() {
+    let out = detsim::run(async {
+        let cm = detsim::time::timeout_scope(Some(secs(0.01)));
+        let r = cm
+            .run(async {
+                let _ = cancellable(sleep(Duration::from_secs(1))).await; // except: pass
+                ("after-swallow", now().to_string())
+            })
+            .await
+            .unwrap();
+        (r, cm.expired(), current().cancelling())
+    });
+    assert_eq!(out, (("after-swallow", "0.01s".to_string()), true, 0));
+}
+
+/// A body that catches the timeout's cancellation, cleans up with an await and re-raises it
+/// ends the scope with its timeout (asyncio's `Timeout.__aexit__` turns the `CancelledError`
+/// into `TimeoutError`), and the task goes on with `cancelling()` at 0.
+#[test]
+fn timeout_scope_turns_a_reraised_cancellation_into_its_timeout() {
+    let out = detsim::run(async {
+        let cm = detsim::time::timeout_scope(Some(secs(0.01)));
+        let r = cm
+            .run(async {
+                if let Err(c) = cancellable(sleep(Duration::from_secs(1))).await {
+                    sleep(secs(0.5)).await; // cleanup
+                    c.propagate::<()>().await;
+                }
+            })
+            .await;
+        (
+            r.is_err(),
+            now().to_string(),
+            cm.expired(),
+            current().cancelling(),
+        )
+    });
+    assert_eq!(out, (true, "0.51s".to_string(), true, 0));
+}

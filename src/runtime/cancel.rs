@@ -262,6 +262,33 @@ impl Core {
         }
     }
 
+    /// Whether `id` is inside a `cancellable` await, where a cancellation is delivered.
+    pub(crate) fn in_coop(&self, id: TaskId) -> bool {
+        self.tasks
+            .borrow()
+            .get(id.index())
+            .and_then(|s| s.cold.as_ref())
+            .is_some_and(|c| c.coop > 0)
+    }
+
+    /// A timeout scope that delivered its expiry as a cancellation of the running task `id`
+    /// ends: takes its request back (`uncancel`) and, if the task re-raised it
+    /// ([`Cancelled::propagate`](crate::task::Cancelled::propagate)) and no other request is
+    /// left above `floor` (the count when the scope was entered), turns the re-raise into the
+    /// scope's timeout — asyncio's `Timeout.__aexit__`. Returns whether it did.
+    pub(crate) fn scope_exit(&self, id: TaskId, floor: u32) -> bool {
+        let left = self.uncancel(id);
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(id.index()) else {
+            return false;
+        };
+        if slot.cancel && left <= floor && self.current.get() == Some(id) {
+            slot.cancel = false;
+            return true;
+        }
+        false
+    }
+
     /// The running task ends cancelled (a cooperative cancellation re-raised): its future is
     /// dropped at its next turn, or it ends cancelled if it returns first.
     pub(crate) fn cancel_current(&self, message: Option<String>) {

@@ -6,7 +6,11 @@
 //! A scope is `Created` until its future is first polled, then `Entered`. When the deadline
 //! passes, a timer callback marks it `Expiring` and wakes the task; at the task's next step the
 //! body is dropped (its `Drop` code runs then) and the scope is `Expired` and returns
-//! [`Elapsed`]. A body that finishes first leaves it `Exited`; so does dropping the scope's future
+//! [`Elapsed`]. If the body is inside a [`cancellable`](crate::task::cancellable) await when the
+//! deadline passes, the expiry is instead delivered as a cancellation of the task (asyncio's
+//! `_on_timeout` cancels the task): the body runs on, and when it ends the scope takes the
+//! request back (`uncancel`); a body that re-raised it gives `Elapsed`, one that swallowed it
+//! gives its value (asyncio's `Timeout.__aexit__`). A body that finishes first leaves it `Exited`; so does dropping the scope's future
 //! (a cancellation from outside is never turned into a timeout).
 //!
 //! # Invariants
@@ -28,6 +32,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::{Duration, Elapsed, Instant, now, sleep_until};
+use crate::base::TaskId;
 use crate::combinators::call_soon;
 use crate::runtime::Awaited;
 use crate::task::{Builder, CancelHandle, JoinHandle};
@@ -91,6 +96,11 @@ struct ScopeInner {
     state: Cell<State>,
     timer: Timer,
     waker: RefCell<Option<Waker>>,
+    /// The task running the body, and its `cancelling()` count when the scope was entered.
+    task: Cell<Option<(TaskId, u32)>>,
+    /// The expiry was delivered as a cancellation of the task (its body was inside a
+    /// `cancellable` await), to be taken back when the body ends.
+    delivered: Cell<bool>,
 }
 
 impl ScopeInner {
@@ -100,6 +110,18 @@ impl ScopeInner {
         self.timer.arm(move || {
             if me.timer.generation.get() == generation && me.state.get() == State::Entered {
                 me.state.set(State::Expiring);
+                let coop = me.task.get().filter(|(t, _)| {
+                    crate::runtime::with_core("detsim::time::timeout_scope", |c| c.in_coop(*t))
+                });
+                if let Some((t, _)) = coop {
+                    // asyncio's _on_timeout: cancel the task; inside a `cancellable` await the
+                    // body receives it and may swallow it.
+                    me.delivered.set(true);
+                    crate::runtime::with_core("detsim::time::timeout_scope", |c| {
+                        c.request_cancel(t, None, crate::runtime::CancelKind::Cancel)
+                    });
+                    return;
+                }
                 let w = me.waker.borrow_mut().take();
                 if let Some(w) = w {
                     w.wake();
@@ -188,6 +210,8 @@ pub fn timeout_scope_at(when: Option<Instant>) -> TimeoutScope {
             state: Cell::new(State::Created),
             timer: Timer::new(when),
             waker: RefCell::new(None),
+            task: Cell::new(None),
+            delivered: Cell::new(false),
         }),
     }
 }
@@ -296,9 +320,54 @@ impl<F: Future> Future for Scoped<F> {
         match inner.state.get() {
             State::Created => {
                 inner.state.set(State::Entered);
+                let task = crate::runtime::try_with_core(|c| {
+                    c.current_task().map(|t| (t, c.cancel_requests(t)))
+                })
+                .flatten();
+                inner.task.set(task);
                 inner.arm();
             }
             State::Entered => {}
+            State::Expiring if inner.delivered.get() => {
+                // The body received the expiry as a cancellation: it runs on until it ends.
+                let Some(fut) = &mut self.fut else {
+                    panic!("detsim: a scoped timeout was polled after it completed; await it once");
+                };
+                let r = fut.as_mut().poll(cx);
+                let Some((task, floor)) = inner.task.get() else {
+                    return Poll::Pending;
+                };
+                let exit = |c: &crate::runtime::Core| c.scope_exit(task, floor);
+                let at = inner.timer.when.get().unwrap_or_default();
+                return match r {
+                    Poll::Ready(v) => {
+                        // Swallowed: no timeout (asyncio raises TimeoutError only for a
+                        // CancelledError reaching __aexit__).
+                        self.fut = None;
+                        inner.state.set(State::Expired);
+                        crate::runtime::with_core("detsim::time::timeout_scope", exit);
+                        Poll::Ready(Ok(v))
+                    }
+                    Poll::Pending => {
+                        let propagating =
+                            crate::runtime::with_core("detsim::time::timeout_scope", |c| {
+                                c.cancel_requested(task)
+                            });
+                        if !propagating {
+                            return Poll::Pending;
+                        }
+                        // Re-raised: the scope's own cancellation becomes its timeout, unless
+                        // another one is pending.
+                        if crate::runtime::with_core("detsim::time::timeout_scope", exit) {
+                            self.fut = None;
+                            inner.state.set(State::Expired);
+                            Poll::Ready(Err(Elapsed::new(at)))
+                        } else {
+                            Poll::Pending
+                        }
+                    }
+                };
+            }
             State::Expiring => {
                 self.fut = None; // the body's Drop code runs now
                 inner.state.set(State::Expired);
