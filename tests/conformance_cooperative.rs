@@ -316,3 +316,32 @@ fn timeout_scope_turns_a_reraised_cancellation_into_its_timeout() {
     });
     assert_eq!(out, (true, "0.51s".to_string(), true, 0));
 }
+
+/// TG-12 — the task running a group is cancelled; the group's body catches the cancellation and
+/// raises `MyExc`: the group's error holds `['MyExc']`.
+#[test]
+fn tg_12_body_catches_cancellation_and_raises() {
+    let out = detsim::run(async {
+        let r = spawn(async {
+            detsim::task_group::task_group(|_g| async move {
+                match cancellable(sleep(Duration::from_secs(10))).await {
+                    Err(_) => Err::<(), _>("MyExc"),
+                    Ok(()) => Ok(()),
+                }
+            })
+            .await
+        });
+        sleep(secs(0.1)).await;
+        r.cancel();
+        let errors: Vec<String> = r
+            .await
+            .unwrap()
+            .unwrap_err()
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        errors
+    });
+    assert_eq!(out, ["MyExc"]);
+}
