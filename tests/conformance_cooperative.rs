@@ -345,3 +345,31 @@ fn tg_12_body_catches_cancellation_and_raises() {
     });
     assert_eq!(out, ["MyExc"]);
 }
+
+/// CND-02 — a cancelled `wait()` re-acquires the lock before re-raising: the waiting task ends
+/// cancelled, no waiter is left, and the lock is held (the task never released it) →
+/// `(True, 0, True)`. `Condition::wait_cancellable` is the cooperative form that keeps the lock.
+#[test]
+fn cnd_02_wait_cancel_reacquires_the_lock() {
+    let out = detsim::run(async {
+        let cond = Condition::new();
+        let g = cond.acquire().await;
+        let c2 = cond.clone();
+        let wait = spawn(async move {
+            match c2.wait_cancellable(g).await {
+                Err((g, cancelled)) => {
+                    g.forget(); // held on, as the Python task never releases it
+                    cancelled.propagate::<()>().await;
+                }
+                Ok(g) => drop(g),
+            }
+        });
+        let c = wait.cancel_handle();
+        detsim::event_loop::call_soon(move || {
+            c.cancel();
+        });
+        let cancelled = wait.await.unwrap_err().is_cancelled();
+        (cancelled, cond.waiter_count(), cond.locked())
+    });
+    assert_eq!(out, (true, 0, true));
+}

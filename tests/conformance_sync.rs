@@ -5,7 +5,8 @@
 //! Porting conventions: `call_soon(f)` is a spawned task; `T.cancel()` is `JoinHandle::cancel` or
 //! a `CancelHandle`; asyncio's unowned `lock.release()` is `LockGuard::forget` + `Lock::release`;
 //! a task's `except CancelledError: log` is a drop logger in the task. Cases not ported are listed
-//! with their reason in `tests/UNPORTED.md` (CND-02, CND-07, CND-12).
+//! with their reason in `tests/UNPORTED.md` (CND-07); CND-02 and CND-12 are in
+//! `conformance_cooperative.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

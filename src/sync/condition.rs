@@ -10,8 +10,9 @@
 //!   re-acquiring — passes one notification on (asyncio 3.13, gh-112202), so no wakeup is lost.
 //!   Spurious wakeups are allowed, as in asyncio.
 //!
-//! * `wait_timeout` that times out re-acquires the lock and hands the guard back with the
-//!   timeout, as asyncio's `wait` re-acquires before `wait_for`'s timeout reaches the caller.
+//! * `wait_timeout` that times out, and `wait_cancellable` that is cancelled, re-acquire the lock
+//!   and hand the guard back with the timeout or the cancellation, as asyncio's `wait`
+//!   re-acquires before the exception reaches the caller, and pass a notification on.
 //!
 //! Rust difference: a dropped `wait` cannot re-acquire the lock (a drop cannot await), so the lock
 //! is not held after a cancelled `wait`; the caller's guard was moved into `wait` and is gone.
@@ -28,6 +29,7 @@ use super::lock::{Acquire, Lock, LockGuard};
 use super::resource::Resource;
 use super::waiters::{Key, Waiters, wake_all};
 use crate::runtime::HolderChange;
+use crate::task::Cancelled;
 use crate::time::{Duration, Elapsed, Sleep, sleep};
 
 struct Inner {
@@ -159,7 +161,49 @@ impl Condition {
             state: WaitState::Start(Some(guard)),
             timer: None,
             timed_out: false,
+            coop: None,
+            cancelled: None,
         }
+    }
+
+    /// [`wait`](Condition::wait) as a [`cancellable`](crate::task::cancellable) await that keeps
+    /// the lock: `Ok(guard)` if notified, or, if the task is cancelled while waiting,
+    /// `Err((guard, Cancelled))` **with the lock re-acquired** — asyncio's `wait` leaves the queue,
+    /// re-acquires the lock and passes a notification on before re-raising `CancelledError`.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` holds another lock than this condition's; outside a detsim task.
+    ///
+    /// ```
+    /// use detsim::sync::Condition;
+    /// detsim::run(async {
+    ///     let cond = Condition::new();
+    ///     let c2 = cond.clone();
+    ///     let t = detsim::spawn(async move {
+    ///         let g = c2.acquire().await;
+    ///         let (g, cancelled) = c2.wait_cancellable(g).await.unwrap_err();
+    ///         assert!(c2.locked()); // held again, by `g`
+    ///         drop(g);
+    ///         cancelled.propagate::<()>().await;
+    ///     });
+    ///     detsim::yield_now().await;
+    ///     t.cancel();
+    ///     assert!(t.await.unwrap_err().is_cancelled());
+    ///     assert!(!cond.locked());
+    /// });
+    /// ```
+    pub fn wait_cancellable(&self, guard: LockGuard) -> WaitCancellable {
+        let mut w = self.wait(guard);
+        let task = crate::runtime::with_core("Condition::wait_cancellable", |c| {
+            let t = c
+                .current_task()
+                .expect("Condition::wait_cancellable called while no task is running");
+            c.coop_enter(t);
+            t
+        });
+        w.coop = Some(task);
+        WaitCancellable { wait: w }
     }
 
     /// [`wait`](Condition::wait) for at most `timeout`: `Ok(guard)` if notified, or, when the
@@ -257,6 +301,52 @@ pub struct Wait {
     /// The deadline of a [`Condition::wait_timeout`].
     timer: Option<Sleep>,
     timed_out: bool,
+    /// The task of a [`Condition::wait_cancellable`], inside its cancellable await.
+    coop: Option<crate::base::TaskId>,
+    /// The cancellation it received.
+    cancelled: Option<Cancelled>,
+}
+
+impl Wait {
+    /// Ends the cancellable await of a [`Condition::wait_cancellable`].
+    fn leave_coop(&mut self) {
+        if let Some(t) = self.coop.take() {
+            crate::runtime::try_with_core(|c| c.coop_leave(t));
+        }
+    }
+}
+
+/// The future returned by [`Condition::wait_cancellable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitCancellable {
+    wait: Wait,
+}
+
+impl fmt::Debug for WaitCancellable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitCancellable").finish_non_exhaustive()
+    }
+}
+
+impl Future for WaitCancellable {
+    type Output = Result<LockGuard, (LockGuard, Cancelled)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let w = &mut self.wait;
+        Pin::new(&mut *w).poll(cx).map(|g| {
+            if let Some(t) = w.coop {
+                // A cancellation that arrived while re-acquiring is the one re-raised.
+                if let Some(m) = crate::runtime::with_core("Condition::wait", |c| c.coop_take(t)) {
+                    w.cancelled = Some(Cancelled::new(m));
+                }
+            }
+            w.leave_coop();
+            match w.cancelled.take() {
+                Some(c) => Err((g, c)),
+                None => Ok(g),
+            }
+        })
+    }
 }
 
 /// The future returned by [`Condition::wait_timeout`].
@@ -328,6 +418,18 @@ impl Future for Wait {
                 }
                 WaitState::Waiting(key) => {
                     let key = *key;
+                    let delivered = this.coop.and_then(|t| {
+                        crate::runtime::with_core("Condition::wait", |c| c.coop_take(t))
+                    });
+                    if let Some(m) = delivered {
+                        // asyncio: the cancelled wait leaves the queue, re-acquires the lock,
+                        // then notifies another waiter in its place and re-raises.
+                        this.cond.inner.waiters.borrow_mut().remove(key);
+                        this.cancelled = Some(Cancelled::new(m));
+                        this.timed_out = true; // passes the notification on once relocked
+                        this.state = WaitState::Relocking(this.cond.lock.acquire());
+                        continue;
+                    }
                     let mut ws = this.cond.inner.waiters.borrow_mut();
                     if ws.is_notified(key) != Some(true) {
                         let expired = this
@@ -370,6 +472,7 @@ impl Future for Wait {
 
 impl Drop for Wait {
     fn drop(&mut self) {
+        self.leave_coop();
         match std::mem::replace(&mut self.state, WaitState::Done) {
             WaitState::Waiting(key) => {
                 self.cond.inner.waiters.borrow_mut().remove(key);

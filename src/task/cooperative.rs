@@ -42,6 +42,10 @@ pub struct Cancelled {
 }
 
 impl Cancelled {
+    pub(crate) fn new(message: Option<String>) -> Cancelled {
+        Cancelled { message }
+    }
+
     /// The message of the cancellation (`cancel_with`), if it had one (asyncio's `e.args`).
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
