@@ -539,6 +539,37 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        // For callgrind: `--only detsim|shuttle random|pct N` runs N schedules of the lock
+        // workload with one tool and one algorithm, nothing else.
+        let n: u64 = args[i + 3]
+            .parse()
+            .expect("--only TOOL ALGO N: N is a number");
+        let pct = match args[i + 2].as_str() {
+            "random" => false,
+            "pct" => true,
+            other => panic!("--only TOOL ALGO N: ALGO is random or pct, not {other:?}"),
+        };
+        match args[i + 1].as_str() {
+            "detsim" => {
+                let strategy = if pct {
+                    Strategy::Pct { depth: 3 }
+                } else {
+                    Strategy::Random
+                };
+                detsim::Builder::new()
+                    .ignore_env()
+                    .schedules(n)
+                    .strategy(strategy)
+                    .explore(detsim_workload)
+                    .unwrap();
+            }
+            "shuttle" if pct => shuttle::check_pct(shuttle_workload, n as usize, 3),
+            "shuttle" => shuttle::check_random(shuttle_workload, n as usize),
+            other => panic!("--only TOOL ALGO N: TOOL is detsim or shuttle, not {other:?}"),
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--profile-detsim") {
         // For profilers: detsim's side alone.
         for _ in 0..10 {

@@ -110,6 +110,7 @@ impl ReadyQueue {
         self.large = None;
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match &self.large {
             None => self.buf.len() - self.head,
@@ -117,11 +118,13 @@ impl ReadyQueue {
         }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The runnable tasks, in order, as the scheduler sees them.
+    #[inline]
     pub(crate) fn view(&self) -> Runnable<'_> {
         match &self.large {
             None => Runnable::from(&self.buf[self.head..]),
@@ -131,9 +134,31 @@ impl ReadyQueue {
         }
     }
 
+    /// Appends `t` at the tail. The small queue's common case is inlined at the call site; the
+    /// rest (growing past [`LARGE`], the Fenwick form) is out of line.
+    #[inline]
     pub(crate) fn push_back(&mut self, t: TaskId) {
+        if self.large.is_none()
+            && self.buf.len() - self.head < LARGE
+            && self.buf.len() < self.buf.capacity()
+        {
+            self.buf.push(t);
+        } else {
+            self.push_back_slow(t);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_back_slow(&mut self, t: TaskId) {
         match &mut self.large {
             None => {
+                if self.head * 2 >= self.buf.len() && self.buf.len() == self.buf.capacity() {
+                    // Reuse the space removals left at the front instead of growing (only when
+                    // it is at least half the buffer, so compaction stays amortised O(1)).
+                    self.buf.drain(..self.head);
+                    self.head = 0;
+                }
                 self.buf.push(t);
                 if self.buf.len() - self.head > LARGE {
                     self.make_large();
@@ -154,7 +179,33 @@ impl ReadyQueue {
     }
 
     /// Removes and returns the task at `i` (0 is the head), keeping the order of the others.
+    ///
+    /// The small queue's cases are inlined at the call site: the head (a bump of `head`) and any
+    /// other index of a queue of at most eight (a short shift).
+    #[inline]
     pub(crate) fn remove(&mut self, i: usize) -> TaskId {
+        if self.large.is_none() {
+            let n = self.buf.len() - self.head;
+            if i < n && n <= 8 && self.head < 1024 {
+                let at = self.head + i;
+                let t = self.buf[at];
+                // Shift the (at most seven) tasks before it right by one.
+                for k in (self.head..at).rev() {
+                    self.buf[k + 1] = self.buf[k];
+                }
+                self.head += 1;
+                if self.head == self.buf.len() {
+                    self.buf.clear();
+                    self.head = 0;
+                }
+                return t;
+            }
+        }
+        self.remove_slow(i)
+    }
+
+    #[inline(never)]
+    fn remove_slow(&mut self, i: usize) -> TaskId {
         let n = self.len();
         assert!(i < n, "ready queue index {i} out of range {n}");
         let Some(f) = &mut self.large else {
@@ -302,6 +353,15 @@ impl<'a> Runnable<'a> {
         match self.repr {
             Repr::Slice(s) => s.len(),
             Repr::Large(_, f) => f.live,
+        }
+    }
+
+    /// The tasks as one slice, when the queue is in its ordinary (small) form.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> Option<&'a [TaskId]> {
+        match self.repr {
+            Repr::Slice(s) => Some(s),
+            Repr::Large(..) => None,
         }
     }
 
