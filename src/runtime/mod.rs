@@ -58,9 +58,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
-use crate::base::Decision;
 use crate::base::Instant;
 use crate::base::ready::ReadyQueue;
+use crate::base::{Decision, Holders};
 use crate::base::{JoinError, TaskId};
 use crate::event::{BlockOn, Event, EventKind, Outcome, WakeSource};
 use crate::failure::{BlockedTask, Failure, FailureKind, TaskRef};
@@ -155,7 +155,7 @@ pub(crate) struct ResourceInfo {
     pub(crate) kind: &'static str,
     pub(crate) name: Option<Rc<str>>,
     /// Shared with the primitive, which updates it on acquire and release without the core.
-    pub(crate) holders: Rc<RefCell<Vec<TaskId>>>,
+    pub(crate) holders: Rc<Holders>,
 }
 
 /// When a task panic fails the whole run.
@@ -442,10 +442,15 @@ impl Core {
     }
 
     /// Emits `Yield` if the task woke itself, otherwise `Block` with what it waits for.
+    #[inline]
     fn emit_pending(&self, id: TaskId, yielded: bool) {
-        if !self.recording() {
-            return;
+        if self.recording() {
+            self.emit_pending_slow(id, yielded);
         }
+    }
+
+    #[inline(never)]
+    fn emit_pending_slow(&self, id: TaskId, yielded: bool) {
         if yielded {
             self.emit(EventKind::Yield);
         } else {
@@ -530,7 +535,7 @@ impl Core {
         &self,
         kind: &'static str,
         name: Option<Rc<str>>,
-        holders: Rc<RefCell<Vec<TaskId>>>,
+        holders: Rc<Holders>,
     ) -> u32 {
         let mut rs = self.resources.borrow_mut();
         rs.push(ResourceInfo {
