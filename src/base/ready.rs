@@ -110,6 +110,11 @@ impl ReadyQueue {
         self.large = None;
     }
 
+    /// Gives back memory above `n` tasks (the queue must be empty).
+    pub(crate) fn shrink_to(&mut self, n: usize) {
+        self.buf.shrink_to(n);
+    }
+
     #[inline]
     pub(crate) fn len(&self) -> usize {
         match &self.large {

@@ -47,12 +47,24 @@ pub(super) fn take() -> Spare {
     SPARE.with(|s| s.take()).unwrap_or_default()
 }
 
+/// The most tasks whose slots and wakers a thread keeps between runs: enough for the short
+/// programs an exploration repeats, without holding on to a 100,000-task run's memory.
+const KEEP_TASKS: usize = 1024;
+/// The most decisions whose buffer a thread keeps (16 bytes each).
+const KEEP_DECISIONS: usize = 16_384;
+
 /// Hands a finished run's memory back for the next run on this thread.
 pub(super) fn put(mut spare: Spare) {
     spare.tasks.clear();
+    spare.tasks.shrink_to(KEEP_TASKS);
     spare.ready.clear();
+    spare.ready.shrink_to(KEEP_TASKS);
     spare.decisions.clear();
+    spare.decisions.shrink_to(KEEP_DECISIONS);
     spare.resources.clear();
+    spare.resources.shrink_to(KEEP_TASKS);
+    spare.wakers.truncate(KEEP_TASKS);
+    spare.wakers.shrink_to(KEEP_TASKS);
     let unique = spare.wakers.iter().all(|w| Arc::strong_count(w) == 1);
     let keep = unique
         && spare
@@ -71,7 +83,7 @@ pub(super) fn put(mut spare: Spare) {
 pub(crate) fn recycle_decisions(mut log: Vec<Decision>) {
     SPARE.with(|s| {
         if let Some(mut spare) = s.take() {
-            if spare.decisions.capacity() < log.capacity() {
+            if spare.decisions.capacity() < log.capacity() && log.capacity() <= KEEP_DECISIONS {
                 log.clear();
                 spare.decisions = log;
             }
