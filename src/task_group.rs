@@ -283,19 +283,21 @@ impl<E: 'static> TaskGroup<E> {
             };
             call_soon("task group callback", move || state.child_done(outcome));
         }));
-        let h = Builder::new().name("task group child").spawn(async move {
-            let _cb = cb;
-            match fut.await {
-                Ok(v) => {
-                    *end.borrow_mut() = Some(ChildEnd::Ok);
-                    Some(v)
+        let h = Builder::new()
+            .shared_name(crate::task::static_name!("task group child"))
+            .spawn(async move {
+                let _cb = cb;
+                match fut.await {
+                    Ok(v) => {
+                        *end.borrow_mut() = Some(ChildEnd::Ok);
+                        Some(v)
+                    }
+                    Err(e) => {
+                        *end.borrow_mut() = Some(ChildEnd::Failed(ChildFailure::Error(e)));
+                        None
+                    }
                 }
-                Err(e) => {
-                    *end.borrow_mut() = Some(ChildEnd::Failed(ChildFailure::Error(e)));
-                    None
-                }
-            }
-        });
+            });
         self.state.live.set(self.state.live.get() + 1);
         self.state.children.borrow_mut().push(h.cancel_handle());
         Ok(h)

@@ -102,10 +102,12 @@ impl<T: 'static> Core<T> {
                     }
                 })
             }));
-            let h = Builder::new().name("gather child").spawn(async move {
-                let _cb = cb;
-                fut.await
-            });
+            let h = Builder::new()
+                .shared_name(crate::task::static_name!("gather child"))
+                .spawn(async move {
+                    let _cb = cb;
+                    fut.await
+                });
             core.push_cancel(h.cancel_handle());
             *cell.borrow_mut() = Some(h);
         }
@@ -122,10 +124,14 @@ impl<T: 'static> Core<T> {
             core.push_cancel(h.cancel_handle());
             let s2 = core.state.clone();
             // A watcher: woken when the task ends, exactly where its done callback would run.
-            drop(Builder::new().name("gather callback").spawn(async move {
-                let r = h.await;
-                s2.child_done(i, r);
-            }));
+            drop(
+                Builder::new()
+                    .shared_name(crate::task::static_name!("gather callback"))
+                    .spawn(async move {
+                        let r = h.await;
+                        s2.child_done(i, r);
+                    }),
+            );
         }
         core
     }

@@ -33,22 +33,24 @@ use crate::task::{Builder, JoinHandle};
 /// });
 /// ```
 pub fn shield<T: 'static>(inner: JoinHandle<T>) -> JoinHandle<T> {
-    Builder::new().name("shield").spawn(async move {
-        match inner.await {
-            Ok(v) => v,
-            Err(e) if e.is_cancelled() => {
-                // The inner task was cancelled: so is the outer one, at its next step.
-                runtime::with_core("detsim::combinators::shield", |c| {
-                    if let Some(me) = c.current_task() {
-                        c.cancel(me);
-                    }
-                });
-                std::future::pending().await
+    Builder::new()
+        .shared_name(crate::task::static_name!("shield"))
+        .spawn(async move {
+            match inner.await {
+                Ok(v) => v,
+                Err(e) if e.is_cancelled() => {
+                    // The inner task was cancelled: so is the outer one, at its next step.
+                    runtime::with_core("detsim::combinators::shield", |c| {
+                        if let Some(me) = c.current_task() {
+                            c.cancel(me);
+                        }
+                    });
+                    std::future::pending().await
+                }
+                Err(e) => panic!(
+                    "the task under a shield panicked: {}",
+                    e.panic_message().unwrap_or("(no message)")
+                ),
             }
-            Err(e) => panic!(
-                "the task under a shield panicked: {}",
-                e.panic_message().unwrap_or("(no message)")
-            ),
-        }
-    })
+        })
 }

@@ -254,7 +254,7 @@ pub fn as_completed<T: 'static>(
     for (i, h) in tasks.into_iter().enumerate() {
         let s = state.clone();
         let w = Builder::new()
-            .name("as_completed callback")
+            .shared_name(crate::task::static_name!("as_completed callback"))
             .spawn(async move {
                 let r = h.await;
                 s.ready.borrow_mut().push_back((i, r));

@@ -74,10 +74,12 @@ impl Timer {
         if when <= now() {
             call_soon("timeout callback", fire);
         } else {
-            let h = Builder::new().name("timeout callback").spawn(async move {
-                sleep_until(when).await;
-                fire();
-            });
+            let h = Builder::new()
+                .shared_name(crate::task::static_name!("timeout callback"))
+                .spawn(async move {
+                    sleep_until(when).await;
+                    fire();
+                });
             *self.task.borrow_mut() = Some(h.cancel_handle());
         }
     }
