@@ -8,19 +8,26 @@
 //!
 //! * **small** (the common case): the tasks in order in `buf[head..]`; removing index `i` shifts
 //!   the shorter side, `O(min(i, n − i))`, and the head costs `O(1)`;
-//! * **large** (more than [`LARGE`] runnable tasks): `buf` is append-only with tombstones, and a
+//! * **large** (more than [`LARGE`] runnable tasks, once a task is removed from deep inside the
+//!   queue): `buf` is append-only with tombstones, and a
 //!   Fenwick tree over the live slots finds and removes the `i`-th live task in `O(log n)`, so a
 //!   random choice among 100,000 runnable tasks costs what it costs among 1,000.
 //!
-//! The queue switches to large above [`LARGE`] tasks and back below [`SMALL`], rebuilding in
+//! A queue served from its ends (FIFO order, or choices near either end) stays small however long
+//! it is, since those removals cost `O(1)` or little there. The queue switches to large when a
+//! removal more than [`DEEP`] places from both ends meets more than [`LARGE`] tasks, and back
+//! below [`SMALL`], rebuilding in
 //! `O(n)`; the gap between the two keeps that amortised `O(1)`.
 
 use std::ops::Index;
 
 use super::TaskId;
 
-/// Above this many runnable tasks the queue uses the Fenwick representation.
+/// Above this many runnable tasks, a removal deep inside the queue switches it to the Fenwick
+/// representation.
 const LARGE: usize = 4096;
+/// A removal this far from both ends of a long small queue switches it to large first.
+const DEEP: usize = 64;
 /// Below this many it returns to the plain vector.
 const SMALL: usize = 1024;
 
@@ -140,13 +147,10 @@ impl ReadyQueue {
     }
 
     /// Appends `t` at the tail. The small queue's common case is inlined at the call site; the
-    /// rest (growing past [`LARGE`], the Fenwick form) is out of line.
+    /// rest (growing the buffer, the Fenwick form) is out of line.
     #[inline]
     pub(crate) fn push_back(&mut self, t: TaskId) {
-        if self.large.is_none()
-            && self.buf.len() - self.head < LARGE
-            && self.buf.len() < self.buf.capacity()
-        {
+        if self.large.is_none() && self.buf.len() < self.buf.capacity() {
             self.buf.push(t);
         } else {
             self.push_back_slow(t);
@@ -165,9 +169,6 @@ impl ReadyQueue {
                     self.head = 0;
                 }
                 self.buf.push(t);
-                if self.buf.len() - self.head > LARGE {
-                    self.make_large();
-                }
             }
             Some(f) => {
                 if self.buf.len() == f.cap() {
@@ -212,6 +213,9 @@ impl ReadyQueue {
     #[inline(never)]
     fn remove_slow(&mut self, i: usize) -> TaskId {
         let n = self.len();
+        if self.large.is_none() && n > LARGE && i > DEEP && n - 1 - i > DEEP {
+            self.make_large();
+        }
         assert!(i < n, "ready queue index {i} out of range {n}");
         let Some(f) = &mut self.large else {
             return self.remove_small(i);

@@ -406,8 +406,12 @@ impl Core {
         id
     }
 
-    /// Task `id`'s waker: the one kept from an earlier run on this thread, or a new one.
+    /// Task `id`'s waker: the one kept from an earlier run on this thread, or a new one (kept for
+    /// the next run if `id` is among the first [`spare::KEEP_TASKS`]).
     fn task_waker(&self, id: TaskId) -> Waker {
+        if id.index() >= spare::KEEP_TASKS {
+            return Waker::from(Arc::new(TaskWaker::new(id, self.shared.clone())));
+        }
         let mut ws = self.wakers.borrow_mut();
         while ws.len() <= id.index() {
             let t = TaskId::from_u32(ws.len() as u32);

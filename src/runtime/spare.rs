@@ -44,12 +44,15 @@ thread_local! {
 
 /// Takes this thread's spare memory (or empty structures when there is none).
 pub(super) fn take() -> Spare {
-    SPARE.with(|s| s.take()).unwrap_or_default()
+    SPARE.with(|s| s.take()).unwrap_or_else(|| Spare {
+        wakers: Vec::with_capacity(8),
+        ..Spare::default()
+    })
 }
 
 /// The most tasks whose slots and wakers a thread keeps between runs: enough for the short
 /// programs an exploration repeats, without holding on to a 100,000-task run's memory.
-const KEEP_TASKS: usize = 1024;
+pub(super) const KEEP_TASKS: usize = 1024;
 /// The most decisions whose buffer a thread keeps (16 bytes each).
 const KEEP_DECISIONS: usize = 16_384;
 
@@ -63,7 +66,6 @@ pub(super) fn put(mut spare: Spare) {
     spare.decisions.shrink_to(KEEP_DECISIONS);
     spare.resources.clear();
     spare.resources.shrink_to(KEEP_TASKS);
-    spare.wakers.truncate(KEEP_TASKS);
     spare.wakers.shrink_to(KEEP_TASKS);
     let unique = spare.wakers.iter().all(|w| Arc::strong_count(w) == 1);
     let keep = unique
