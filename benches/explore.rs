@@ -326,44 +326,42 @@ fn shuttle_task_group_leaks_a_unit<const FIXED: bool>() {
     });
 }
 
-/// The broken primitives are runtime-agnostic, so the same scenarios run as shuttle async tasks
-/// (`spawn_local`: they are `!Send`), with `abort` for the deadline.
-/// `FIXED`: a correct lock (`futures::lock::Mutex`) instead of the broken copy.
-fn shuttle_lock_cancelled_grant<const FIXED: bool>() {
-    if FIXED {
-        shuttle::future::block_on(lock_cancelled_grant_on(Rc::new(futures::lock::Mutex::new(
-            (),
-        ))));
-        return;
+/// A correct lock for the shuttle side of the fixed bpo-27585 scenario.
+#[derive(Clone)]
+struct FuturesLock(Arc<futures::lock::Mutex<()>>);
+
+impl common::demos::TestLock for FuturesLock {
+    type Guard = futures::lock::OwnedMutexGuard<()>;
+    fn lock(&self) -> impl std::future::Future<Output = Self::Guard> + 'static {
+        self.0.clone().lock_owned()
     }
-    use common::broken::BrokenLock;
-    shuttle::future::block_on(async {
-        let lock = BrokenLock::new();
-        let l = lock.clone();
-        let holder = shuttle::future::spawn_local(async move {
-            let g = l.acquire().await;
-            shuttle::future::yield_now().await;
-            drop(g);
-        });
-        let l = lock.clone();
-        let w1 = shuttle::future::spawn_local(async move {
-            let _g = l.acquire().await;
-        });
-        let w2 = shuttle::future::spawn_local(async move {
-            let _g = lock.acquire().await;
-        });
-        for _ in 0..3 {
-            shuttle::future::yield_now().await;
-        }
-        w1.abort();
-        holder.await.unwrap();
-        w2.await.unwrap();
-        let _ = w1.await;
-    });
 }
 
-/// The fixed bpo-27585 scenario on a correct lock, as shuttle async tasks.
-async fn lock_cancelled_grant_on(lock: Rc<futures::lock::Mutex<()>>) {
+/// A correct semaphore for the shuttle side of the fixed gh-90155 scenario.
+#[derive(Clone)]
+struct AsyncLockSemaphore(Arc<async_lock::Semaphore>);
+
+impl common::demos::TestSemaphore for AsyncLockSemaphore {
+    type Permit = async_lock::SemaphoreGuardArc;
+    fn take(&self) -> impl std::future::Future<Output = Self::Permit> + 'static {
+        self.0.acquire_arc()
+    }
+}
+
+/// The broken primitives are runtime-agnostic, so the same scenarios run as shuttle async tasks
+/// (`spawn_local`: they are `!Send`), with `abort` for the deadline. `FIXED`: a correct lock
+/// (`futures::lock::Mutex`) instead of the broken copy.
+fn shuttle_lock_cancelled_grant<const FIXED: bool>() {
+    if FIXED {
+        let lock = FuturesLock(Arc::new(futures::lock::Mutex::new(())));
+        shuttle::future::block_on(shuttle_lock_scenario(lock));
+    } else {
+        shuttle::future::block_on(shuttle_lock_scenario(common::broken::BrokenLock::new()));
+    }
+}
+
+/// bpo-27585's scenario as shuttle async tasks (`common::demos::lock_cancelled_grant`).
+async fn shuttle_lock_scenario<L: common::demos::TestLock>(lock: L) {
     let l = lock.clone();
     let holder = shuttle::future::spawn_local(async move {
         let g = l.lock().await;
@@ -389,49 +387,33 @@ async fn lock_cancelled_grant_on(lock: Rc<futures::lock::Mutex<()>>) {
 /// `FIXED`: a correct semaphore (`async_lock::Semaphore`) instead of the broken copy.
 fn shuttle_semaphore_cancelled_wakeup<const FIXED: bool>() {
     if FIXED {
-        shuttle::future::block_on(async {
-            let sem = Rc::new(async_lock::Semaphore::new(1));
-            let s = sem.clone();
-            let holder = shuttle::future::spawn_local(async move {
-                let p = s.acquire().await;
-                shuttle::future::yield_now().await;
-                drop(p);
-            });
-            let s = sem.clone();
-            let waiter = shuttle::future::spawn_local(async move {
-                let _p = s.acquire().await;
-            });
-            for _ in 0..3 {
-                shuttle::future::yield_now().await;
-            }
-            waiter.abort();
-            holder.await.unwrap();
-            let _ = waiter.await;
-            let _p = sem.acquire().await;
-        });
-        return;
+        let sem = AsyncLockSemaphore(Arc::new(async_lock::Semaphore::new(1)));
+        shuttle::future::block_on(shuttle_semaphore_scenario(sem));
+    } else {
+        let sem = common::broken::BrokenSemaphore::new(1);
+        shuttle::future::block_on(shuttle_semaphore_scenario(sem));
     }
-    use common::broken::BrokenSemaphore;
-    shuttle::future::block_on(async {
-        let sem = BrokenSemaphore::new(1);
-        let s = sem.clone();
-        let holder = shuttle::future::spawn_local(async move {
-            let p = s.acquire().await;
-            shuttle::future::yield_now().await;
-            drop(p);
-        });
-        let s = sem.clone();
-        let waiter = shuttle::future::spawn_local(async move {
-            let _p = s.acquire().await;
-        });
-        for _ in 0..3 {
-            shuttle::future::yield_now().await;
-        }
-        waiter.abort();
-        holder.await.unwrap();
-        let _ = waiter.await;
-        let _p = sem.acquire().await;
+}
+
+/// gh-90155's scenario as shuttle async tasks (`common::demos::semaphore_cancelled_wakeup`).
+async fn shuttle_semaphore_scenario<S: common::demos::TestSemaphore>(sem: S) {
+    let s = sem.clone();
+    let holder = shuttle::future::spawn_local(async move {
+        let p = s.take().await;
+        shuttle::future::yield_now().await;
+        drop(p);
     });
+    let s = sem.clone();
+    let waiter = shuttle::future::spawn_local(async move {
+        let _p = s.take().await;
+    });
+    for _ in 0..3 {
+        shuttle::future::yield_now().await;
+    }
+    waiter.abort();
+    holder.await.unwrap();
+    let _ = waiter.await;
+    let _p = sem.take().await;
 }
 
 /// The shuttle version of each demonstration, by the demonstration's name.
