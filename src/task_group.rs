@@ -33,7 +33,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::combinators::{OnDrop, call_soon};
-use crate::task::{Builder, CancelHandle, JoinHandle};
+use crate::task::{CancelHandle, JoinHandle};
 
 /// How one member of a group failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -283,21 +283,19 @@ impl<E: 'static> TaskGroup<E> {
             };
             call_soon("task group callback", move || state.child_done(outcome));
         }));
-        let h = Builder::new()
-            .shared_name(crate::task::static_name!("task group child"))
-            .spawn(async move {
-                let _cb = cb;
-                match fut.await {
-                    Ok(v) => {
-                        *end.borrow_mut() = Some(ChildEnd::Ok);
-                        Some(v)
-                    }
-                    Err(e) => {
-                        *end.borrow_mut() = Some(ChildEnd::Failed(ChildFailure::Error(e)));
-                        None
-                    }
+        let h = crate::task::named!("task group child").spawn(async move {
+            let _cb = cb;
+            match fut.await {
+                Ok(v) => {
+                    *end.borrow_mut() = Some(ChildEnd::Ok);
+                    Some(v)
                 }
-            });
+                Err(e) => {
+                    *end.borrow_mut() = Some(ChildEnd::Failed(ChildFailure::Error(e)));
+                    None
+                }
+            }
+        });
         self.state.live.set(self.state.live.get() + 1);
         self.state.children.borrow_mut().push(h.cancel_handle());
         Ok(h)

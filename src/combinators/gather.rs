@@ -23,7 +23,7 @@ use futures::FutureExt;
 
 use super::{OnDrop, call_soon};
 use crate::promise::{Promise, PromiseError};
-use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
+use crate::task::{CancelHandle, JoinError, JoinHandle};
 
 type Outcome<T> = Result<T, JoinError>;
 
@@ -102,12 +102,10 @@ impl<T: 'static> Core<T> {
                     }
                 })
             }));
-            let h = Builder::new()
-                .shared_name(crate::task::static_name!("gather child"))
-                .spawn(async move {
-                    let _cb = cb;
-                    fut.await
-                });
+            let h = crate::task::named!("gather child").spawn(async move {
+                let _cb = cb;
+                fut.await
+            });
             core.push_cancel(h.cancel_handle());
             *cell.borrow_mut() = Some(h);
         }
@@ -124,14 +122,10 @@ impl<T: 'static> Core<T> {
             core.push_cancel(h.cancel_handle());
             let s2 = core.state.clone();
             // A watcher: woken when the task ends, exactly where its done callback would run.
-            drop(
-                Builder::new()
-                    .shared_name(crate::task::static_name!("gather callback"))
-                    .spawn(async move {
-                        let r = h.await;
-                        s2.child_done(i, r);
-                    }),
-            );
+            drop(crate::task::named!("gather callback").spawn(async move {
+                let r = h.await;
+                s2.child_done(i, r);
+            }));
         }
         core
     }

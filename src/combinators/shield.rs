@@ -7,7 +7,7 @@
 //!   cancelled), or its panic (the outer panics with the same message).
 
 use crate::runtime;
-use crate::task::{Builder, JoinHandle};
+use crate::task::JoinHandle;
 
 /// Shields `inner` from cancellation: returns the handle of a new task that waits for `inner`
 /// and ends as it ends. Cancelling (or dropping a waiter on) the returned task does **not**
@@ -33,24 +33,22 @@ use crate::task::{Builder, JoinHandle};
 /// });
 /// ```
 pub fn shield<T: 'static>(inner: JoinHandle<T>) -> JoinHandle<T> {
-    Builder::new()
-        .shared_name(crate::task::static_name!("shield"))
-        .spawn(async move {
-            match inner.await {
-                Ok(v) => v,
-                Err(e) if e.is_cancelled() => {
-                    // The inner task was cancelled: so is the outer one, at its next step.
-                    runtime::with_core("detsim::combinators::shield", |c| {
-                        if let Some(me) = c.current_task() {
-                            c.cancel(me);
-                        }
-                    });
-                    std::future::pending().await
-                }
-                Err(e) => panic!(
-                    "the task under a shield panicked: {}",
-                    e.panic_message().unwrap_or("(no message)")
-                ),
+    crate::task::named!("shield").spawn(async move {
+        match inner.await {
+            Ok(v) => v,
+            Err(e) if e.is_cancelled() => {
+                // The inner task was cancelled: so is the outer one, at its next step.
+                runtime::with_core("detsim::combinators::shield", |c| {
+                    if let Some(me) = c.current_task() {
+                        c.cancel(me);
+                    }
+                });
+                std::future::pending().await
             }
-        })
+            Err(e) => panic!(
+                "the task under a shield panicked: {}",
+                e.panic_message().unwrap_or("(no message)")
+            ),
+        }
+    })
 }

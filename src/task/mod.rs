@@ -10,17 +10,17 @@
 
 mod join;
 
-/// The name of one of detsim's own helper tasks ("task group child", "shield", ...) as an
-/// `Rc<str>` made once per thread, so spawning such a task allocates no name.
-macro_rules! static_name {
+/// A [`Builder`] for one of detsim's own helper tasks ("task group child", "shield", ...): its
+/// name is an `Rc<str>` made once per thread, so spawning such a task allocates no name.
+macro_rules! named {
     ($name:literal) => {{
         thread_local! {
             static NAME: std::rc::Rc<str> = std::rc::Rc::from($name);
         }
-        NAME.with(std::rc::Rc::clone)
+        $crate::task::Builder::new().shared_name(NAME.with(std::rc::Rc::clone))
     }};
 }
-pub(crate) use static_name;
+pub(crate) use named;
 
 pub use crate::base::{JoinError, TaskId};
 pub use join::{CancelHandle, JoinHandle};
@@ -85,7 +85,7 @@ impl Builder {
         self
     }
 
-    /// Names the task with a name shared by many tasks (`static_name!`): no allocation.
+    /// Names the task with a name shared by many tasks (`named!`): no allocation.
     pub(crate) fn shared_name(mut self, name: Rc<str>) -> Builder {
         self.name = Some(name);
         self
