@@ -24,7 +24,7 @@ use futures::FutureExt;
 
 use super::{OnDrop, call_soon};
 use crate::promise::{Promise, PromiseError};
-use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
+use crate::task::{CancelHandle, JoinError, JoinHandle};
 
 type Outcome<T> = Result<T, JoinError>;
 
@@ -154,8 +154,7 @@ impl<T: 'static> Core<T> {
                     }
                 })
             }));
-            let h = Builder::new()
-                .name("gather child")
+            let h = crate::task::named!("gather child")
                 .at(at)
                 .spawn(async move {
                     let _cb = cb;
@@ -178,8 +177,7 @@ impl<T: 'static> Core<T> {
             let s2 = core.state.clone();
             // A watcher: woken when the task ends, exactly where its done callback would run.
             drop(
-                Builder::new()
-                    .name("gather callback")
+                crate::task::named!("gather callback")
                     .internal()
                     .spawn(async move {
                         let r = h.await;

@@ -17,7 +17,7 @@ use std::pin::Pin;
 
 use super::gather::{Gather, GatherError, GatherSettled, TryGather};
 use crate::runtime;
-use crate::task::{Builder, JoinError, JoinHandle};
+use crate::task::{JoinError, JoinHandle};
 
 type Watched<O> = Pin<Box<dyn Future<Output = Result<O, JoinError>>>>;
 
@@ -98,8 +98,7 @@ impl<T: 'static> Shieldable for GatherSettled<T> {
 #[track_caller]
 pub fn shield<S: Shieldable>(inner: S) -> JoinHandle<S::Output> {
     let watched = inner.watched();
-    Builder::new()
-        .name("shield")
+    crate::task::named!("shield")
         .future_like()
         .spawn(async move {
             match watched.await {

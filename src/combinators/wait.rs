@@ -20,7 +20,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures::Stream;
 
-use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
+use crate::task::{CancelHandle, JoinError, JoinHandle};
 use crate::time::{Duration, Elapsed, Instant, Sleep, now, sleep_until};
 
 /// When [`wait`] returns.
@@ -255,8 +255,7 @@ pub fn as_completed<T: 'static>(
     let mut watchers = Vec::new();
     for (i, h) in tasks.into_iter().enumerate() {
         let s = state.clone();
-        let w = Builder::new()
-            .name("as_completed callback")
+        let w = crate::task::named!("as_completed callback")
             .internal()
             .spawn(async move {
                 let r = h.await;

@@ -13,6 +13,14 @@ pub(crate) struct RunOutcome<T> {
     pub(crate) unseen: Vec<crate::failure::UnobservedTask>,
 }
 
+/// The main task's name, shared by every run on this thread.
+fn main_name() -> Rc<str> {
+    thread_local! {
+        static MAIN_NAME: Rc<str> = Rc::from("main");
+    }
+    MAIN_NAME.with(Rc::clone)
+}
+
 /// Runs `main` once under `scheduler` and returns what happened, with the scheduler for reuse.
 pub(crate) fn run_once<F: Future>(
     config: Config,
@@ -30,7 +38,7 @@ pub(crate) fn run_once<F: Future>(
     let core = Core::new(config, scheduler);
     core.ready.borrow_mut().push_back(MAIN);
     core.tasks.borrow_mut().push(TaskSlot {
-        name: Some(Rc::from("main")),
+        name: Some(main_name()),
         parent: None,
         run: None,
         join: None,
@@ -43,7 +51,8 @@ pub(crate) fn run_once<F: Future>(
         kind: TaskKind::User,
     });
     core.tasks.borrow_mut()[MAIN.index()].join = Some(Rc::new(MainSink::default()));
-    let mut main = Some(Box::pin(main));
+    // On the stack, dropped in place (`set(None)`) with the runtime current.
+    let mut main = std::pin::pin!(Some(main));
     /// Clears [`FAST`] when the run ends, however it ends.
     struct FastGuard;
     impl Drop for FastGuard {
@@ -56,14 +65,14 @@ pub(crate) fn run_once<F: Future>(
         }
     }
     FAST.with(|f| {
-        f.run.set(core.shared.id);
+        f.run.set(core.shared.id());
         f.task.set(None);
         f.recording.set(core.recording());
     });
     let fast_guard = FastGuard;
     let mut pending = Vec::new();
     let output = CURRENT.set(&core, || {
-        let out = core.run_loop(main.as_mut().expect("main future present").as_mut());
+        let out = core.run_loop(main.as_mut().as_pin_mut().expect("the main future"));
         if out.is_some() && !core.failed() {
             pending = core.pending_at_end();
         }
@@ -72,9 +81,8 @@ pub(crate) fn run_once<F: Future>(
             Some(FailureKind::MainCancelled { .. })
         ) {
             // asyncio: the cancelled main task unwinds before `asyncio.run` cancels the rest.
-            let m = main.take();
             core.set_current(Some(MAIN));
-            let r = panic::catch_user(|| drop(m));
+            let r = panic::catch_user(|| main.set(None));
             core.set_current(None);
             if let Err(p) = r {
                 if !p.is_scheduler_abort() {
@@ -92,7 +100,7 @@ pub(crate) fn run_once<F: Future>(
     // Drop the main future with the runtime still current, so its Drop code can reach detsim.
     CURRENT.set(&core, || {
         core.set_current(Some(MAIN));
-        let r = panic::catch_user(|| drop(main));
+        let r = panic::catch_user(|| main.set(None));
         core.set_current(None);
         drop(fast_guard);
         if let Err(p) = r {
@@ -124,10 +132,7 @@ pub(crate) fn run_once<F: Future>(
     let steps = core.step.get();
     let end_time = core.clock.borrow().now();
     let failure = core.failure.take();
-    let Core {
-        scheduler, config, ..
-    } = core;
-    let mut scheduler = scheduler.into_inner();
+    let (mut scheduler, config) = core.into_spare();
     let failed = failure.is_some() || output.is_none();
     scheduler.end_run(&decisions, failed);
     let output = match (output, failure) {

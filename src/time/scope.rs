@@ -80,8 +80,7 @@ impl Timer {
         if when <= now() {
             call_soon("timeout callback", fire);
         } else {
-            let h = Builder::new()
-                .name("timeout callback")
+            let h = crate::task::named!("timeout callback")
                 .internal()
                 .spawn(async move {
                     sleep_until(when).await;
