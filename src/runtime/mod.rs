@@ -835,7 +835,9 @@ impl Core {
             i += 1;
         }
         self.ready.borrow_mut().clear();
-        let timers = std::mem::take(&mut *self.clock.borrow_mut());
+        // Drop the pending timers (their wakers) after the borrow ends; the clock keeps its time,
+        // which the report and `RunReport::end_time` read after shutdown.
+        let timers = self.clock.borrow_mut().take_timers();
         drop(timers);
     }
 }
