@@ -129,7 +129,9 @@ pub(crate) enum WaitOn {
     #[default]
     Unknown,
     Sleep(Instant),
-    SleepForever,
+    /// A sleep whose deadline saturated at [`Instant::MAX`]: the duration the program asked for
+    /// (`None` for `sleep_until(Instant::MAX)`), so the report can say what was written.
+    SleepForever(Option<std::time::Duration>),
     Join(TaskId),
     /// A resource registered with [`Core::register_resource`].
     Resource(u32),
@@ -140,7 +142,7 @@ impl WaitOn {
         match self {
             WaitOn::Unknown => BlockOn::Unknown,
             WaitOn::Sleep(t) => BlockOn::Timer(*t),
-            WaitOn::SleepForever => BlockOn::Forever,
+            WaitOn::SleepForever(_) => BlockOn::Forever,
             WaitOn::Join(t) => BlockOn::Task(*t),
             WaitOn::Resource(r) => BlockOn::Resource(*r),
         }
