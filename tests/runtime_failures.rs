@@ -361,6 +361,51 @@ fn replay_reports_where_it_diverged() {
 }
 
 #[test]
+fn replay_with_decisions_left_over_is_a_divergence() {
+    // A schedule recorded from a program that made more decisions than this one: every decision
+    // the run asks for fits, and the run used to pass silently with the rest unused.
+    let recorded = |n: u64| async move {
+        for _ in 0..n {
+            detsim::random_u64();
+        }
+        detsim::time::sleep(Duration::from_secs(2)).await;
+    };
+    let rec = Builder::new()
+        .seed(1)
+        .scheduler(detsim::scheduler::Random::new())
+        .run_report(recorded(5));
+    assert_eq!(rec.decisions.len(), 5);
+    let f = Builder::new()
+        .scheduler(Replay::new(rec.decisions.clone()))
+        .run(recorded(3))
+        .unwrap_err();
+    assert!(matches!(f.kind, FailureKind::Scheduler { .. }), "{f}");
+    let report = f.to_string();
+    assert!(report.contains("replay diverged"), "{report}");
+    assert!(
+        report.contains("finished at step 2 (simulated time 2s) after 3 decisions"),
+        "{report}"
+    );
+    assert!(report.contains("holds 2 more"), "{report}");
+    // The same through an exploration's DETSIM_SCHEDULE replay.
+    let schedule = detsim::explore::Schedule::from_decisions(&rec.decisions);
+    let found = Builder::new()
+        .ignore_env()
+        .replay_schedule(schedule.clone())
+        .explore(|| recorded(3))
+        .unwrap_err();
+    assert!(found.to_string().contains("replay diverged"), "{found}");
+    // The program that recorded it replays it exactly.
+    assert!(
+        Builder::new()
+            .ignore_env()
+            .replay_schedule(schedule)
+            .explore(|| recorded(5))
+            .is_ok()
+    );
+}
+
+#[test]
 fn spawn_is_lazy_and_ids_follow_spawn_order() {
     let ids = detsim::run(async {
         let started = Rc::new(RefCell::new(false));

@@ -35,6 +35,26 @@ impl Core {
         }
     }
 
+    /// Fails a run that finished with decisions of a replayed log left over: the log was
+    /// recorded from a program that asked for more decisions, so this run is not its replay.
+    pub(super) fn check_log_used_up(&self) {
+        let left = self.scheduler.borrow().unused_decisions();
+        if left == 0 {
+            return;
+        }
+        let used = self.decisions.borrow().len();
+        self.fail(FailureKind::Scheduler {
+            message: format!(
+                "replay diverged: the run finished at step {} (simulated time {}) after {used} \
+                 decisions, but the schedule holds {left} more that the program never asked \
+                 for; the program has changed since the schedule was recorded, so record a new \
+                 one",
+                self.step.get(),
+                self.now()
+            ),
+        });
+    }
+
     pub(super) fn deadlock_report(&self) -> Vec<BlockedTask> {
         let mut waits: Vec<(TaskId, WaitOn)> = Vec::new();
         for (i, s) in self.tasks.borrow().iter().enumerate() {

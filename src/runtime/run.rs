@@ -77,6 +77,9 @@ pub(crate) fn run_once<F: Future>(
         }
     });
     core.shared.finished.store(true, Ordering::Relaxed);
+    if output.is_some() && !core.failed() {
+        core.check_log_used_up();
+    }
     let decisions = core.decisions.take();
     let events = core
         .recorder
