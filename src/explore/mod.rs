@@ -39,7 +39,7 @@ use indices::Indices;
 pub use report::{Determinism, Found, Summary};
 use report::{first_difference, test_command};
 pub use schedule::{Schedule, ScheduleParseError};
-pub use strategy::Strategy;
+pub use strategy::{MAX_PCT_DEPTH, Strategy};
 
 use std::future::Future;
 use std::sync::Mutex;
