@@ -9,6 +9,7 @@
 //! | `DETSIM_JOBS` | a positive integer, or `auto` (the number of CPUs) | OS threads running schedules |
 //! | `DETSIM_SHARD` | `k/n` with `1 <= k <= n` | run only shard `k` of `n` of the schedules |
 //! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes` or `0`/`false`/`no` | run every schedule twice and compare |
+//! | `DETSIM_POLL_TIMEOUT` | a duration (`5s`, `500ms`, `2m`, `10`), or `off` | the watchdog's limit on one poll (every run, not only explorations) |
 //!
 //! A malformed value is an error naming the variable and the accepted forms; an empty value counts
 //! as unset.
@@ -35,6 +36,8 @@ pub struct Overrides {
     pub shard: Option<(u64, u64)>,
     /// `DETSIM_CHECK_DETERMINISM`.
     pub check_determinism: Option<bool>,
+    /// `DETSIM_POLL_TIMEOUT`: `Some(None)` turns the watchdog off.
+    pub poll_timeout: Option<Option<std::time::Duration>>,
 }
 
 /// A malformed environment variable.
@@ -153,6 +156,12 @@ impl Overrides {
                 }
             });
         }
+        if let Some(v) = var("DETSIM_POLL_TIMEOUT") {
+            o.poll_timeout = Some(
+                crate::runtime::watchdog::parse_poll_timeout(&v)
+                    .map_err(|accepted| err("DETSIM_POLL_TIMEOUT", &v, accepted))?,
+            );
+        }
         if o.seed.is_some() && o.schedule.is_some() {
             return Err(err(
                 "DETSIM_SCHEDULE",
@@ -220,6 +229,7 @@ mod tests {
             ("DETSIM_CHECK_DETERMINISM", "maybe", "`1`, `true`"),
             ("DETSIM_SCHEDULE", "abc", "must start with `ds1.`"),
             ("DETSIM_STRATEGY", "quantum", "random"),
+            ("DETSIM_POLL_TIMEOUT", "soon", "`off`"),
         ] {
             let e = with(&[(k, v)]).unwrap_err();
             assert_eq!(e.variable, k);

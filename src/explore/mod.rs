@@ -289,7 +289,11 @@ impl Builder {
         if let Some(d) = overrides.check_determinism {
             settings.check_determinism = d;
         }
+        if let Some(limit) = overrides.poll_timeout {
+            config.poll_timeout = limit;
+        }
         config.record = None;
+        config.explored = true;
         let explorer = Explorer {
             make: &make,
             config,

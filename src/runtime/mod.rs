@@ -39,6 +39,7 @@ mod recorder;
 mod report;
 mod run;
 mod waker;
+pub(crate) mod watchdog;
 
 pub(crate) mod clock;
 
@@ -172,6 +173,11 @@ pub(crate) struct Config {
     pub(crate) panic_policy: PanicPolicy,
     /// `None`: no recording; `Some(n)`: keep the last `n` events.
     pub(crate) record: Option<usize>,
+    /// The watchdog's limit on one poll (`None`: off); `DETSIM_POLL_TIMEOUT` overrides it.
+    pub(crate) poll_timeout: Option<std::time::Duration>,
+    /// The run is a schedule of an exploration, which `DETSIM_SEED`/`DETSIM_SCHEDULE` replay
+    /// (the watchdog's report says how to replay either kind of run).
+    pub(crate) explored: bool,
 }
 
 impl Default for Config {
@@ -181,6 +187,8 @@ impl Default for Config {
             max_steps: 1_000_000,
             panic_policy: PanicPolicy::FailRun,
             record: None,
+            poll_timeout: Some(watchdog::DEFAULT_POLL_TIMEOUT),
+            explored: false,
         }
     }
 }
@@ -216,6 +224,8 @@ pub(crate) struct Core {
     iteration_left: Cell<usize>,
     shutting_down: Cell<bool>,
     failure: RefCell<Option<FailureKind>>,
+    /// What the watchdog thread sees of this run (written only, never read, by the run).
+    watch: Rc<watchdog::Watch>,
 }
 
 /// A panic payload used to unwind a task when the scheduler refuses to produce a random value.
@@ -224,6 +234,8 @@ struct SchedulerAbort;
 impl Core {
     fn new(config: Config, scheduler: Box<dyn Scheduler>) -> Core {
         let recorder = config.record.map(|n| RefCell::new(Recorder::new(n)));
+        let limit = watchdog::env_limit().unwrap_or(config.poll_timeout);
+        let watch = watchdog::Watch::begin_run(config.seed, limit, config.explored);
         Core {
             shared: RtShared::new(),
             config,
@@ -241,6 +253,7 @@ impl Core {
             iteration_left: Cell::new(0),
             shutting_down: Cell::new(false),
             failure: RefCell::new(None),
+            watch,
         }
     }
 
@@ -496,6 +509,7 @@ impl Core {
             Ok(v) => {
                 let d = Decision::Random(v);
                 self.decisions.borrow_mut().push(d);
+                self.watch.decision(d);
                 self.emit(EventKind::Decision(d));
                 v
             }
@@ -542,6 +556,7 @@ impl Core {
             match next {
                 Some(at) => {
                     self.clock.borrow_mut().advance_to(at);
+                    self.watch.time(at);
                     self.emit(EventKind::ClockAdvance { to: at });
                     self.fire_due_timers();
                 }
@@ -584,6 +599,7 @@ impl Core {
             runnable: n as u32,
         };
         self.decisions.borrow_mut().push(d);
+        self.watch.decision(d);
         self.emit(EventKind::Decision(d));
         Ok(task)
     }
@@ -629,12 +645,16 @@ impl Core {
                 return None;
             }
             self.step.set(step);
+            self.watch.poll_started(step, id);
             if id == MAIN {
-                if let Some(out) = self.poll_main(main.as_mut(), &main_waker) {
-                    return Some(out);
+                let out = self.poll_main(main.as_mut(), &main_waker);
+                self.watch.poll_done(step);
+                if out.is_some() {
+                    return out;
                 }
             } else {
                 self.poll_task(id);
+                self.watch.poll_done(step);
             }
         }
     }
