@@ -4,11 +4,14 @@
 //! guard that kills a child that hangs.
 
 use std::cell::Cell;
-use std::process::{Command, Output, Stdio};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use detsim::{spawn, yield_now};
+
+#[path = "common/child.rs"]
+mod child;
+use child::{is_child, run_child};
 
 /// Two tasks increment a counter with read – yield – write: found within a few schedules.
 async fn lost_update() {
@@ -32,44 +35,10 @@ async fn lost_update() {
 /// The child side: explores only when a parent test asks (it fails by design).
 #[test]
 fn child_explore_lost_update() {
-    if std::env::var("DETSIM_TEST_CHILD").is_err() {
+    if !is_child() {
         return;
     }
     detsim::check(lost_update);
-}
-
-/// Runs the child test `name` with `vars`, killing it if it has not finished after `limit` (a
-/// hang is a failure of the parent, never a wait forever).
-pub fn run_child(name: &str, vars: &[(&str, &str)], limit: Duration) -> Output {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env("DETSIM_TEST_CHILD", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DETSIM_") && k != "DETSIM_TEST_CHILD" {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "child {name} with {vars:?} still running after {limit:?}: a hang\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn assert_found_lost_update(vars: &[(&str, &str)]) {

@@ -3,40 +3,17 @@
 //! programs in a child process (this binary run again with `DETSIM_TEST_CHILD` set) and read its
 //! report.
 
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use detsim::explore::Strategy;
 use detsim::{Builder, spawn, yield_now};
 
-fn child(name: &str, vars: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env("DETSIM_TEST_CHILD", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DETSIM_") && k != "DETSIM_TEST_CHILD" {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut c = cmd.spawn().unwrap();
-    let start = Instant::now();
-    while c.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            c.kill().unwrap();
-            panic!("child {name} hung: the watchdog did not end it");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    c.wait_with_output().unwrap()
-}
+#[path = "common/child.rs"]
+mod child;
+use child::{is_child, run_child};
 
-fn is_child() -> bool {
-    std::env::var("DETSIM_TEST_CHILD").is_ok()
+fn child(name: &str, vars: &[(&str, &str)]) -> std::process::Output {
+    run_child(name, vars, Duration::from_secs(120))
 }
 
 /// A task that blocks its thread (here: forever) when it runs after the other one, at simulated
