@@ -53,7 +53,7 @@ pub(crate) struct WatchState {
     explored: AtomicBool,
     /// The decision log, encoded as in a schedule string: `2·id` for a task choice, `1` then the
     /// value for a random value.
-    chunks: Mutex<Vec<Arc<[AtomicU64]>>>,
+    chunks: Mutex<Vec<Chunk>>,
     words: AtomicU64,
     fired: AtomicBool,
 }
@@ -61,7 +61,7 @@ pub(crate) struct WatchState {
 /// The run thread's side of its [`WatchState`]: where the next decision word goes.
 pub(crate) struct Watch {
     state: Arc<WatchState>,
-    chunk: RefCell<Arc<[AtomicU64]>>,
+    chunk: RefCell<Chunk>,
     pos: Cell<usize>,
 }
 
@@ -69,8 +69,11 @@ thread_local! {
     static LOCAL: Rc<Watch> = Rc::new(Watch::register());
 }
 
-fn new_chunk() -> Arc<[AtomicU64]> {
-    (0..CHUNK).map(|_| AtomicU64::new(0)).collect()
+/// A fixed-size chunk: indexing it with `pos % CHUNK` needs no bounds check.
+type Chunk = Arc<[AtomicU64; CHUNK]>;
+
+fn new_chunk() -> Chunk {
+    Arc::new([const { AtomicU64::new(0) }; CHUNK])
 }
 
 /// Every thread that has run detsim, for the watchdog thread.
@@ -167,7 +170,7 @@ impl Watch {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&self, word: u64) {
         let pos = self.pos.get();
         let off = pos % CHUNK;
