@@ -3,34 +3,14 @@
 //! checked from a child process (this test binary run again with `DETSIM_TEST_CHILD` set), with a
 //! guard that kills a child that hangs.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::time::Duration;
-
-use detsim::{spawn, yield_now};
 
 #[path = "common/child.rs"]
 mod child;
+#[path = "common/lost_update.rs"]
+mod lost_update;
 use child::{is_child, run_child};
-
-/// Two tasks increment a counter with read – yield – write: found within a few schedules.
-async fn lost_update() {
-    let n = Rc::new(Cell::new(0));
-    let hs: Vec<_> = (0..2)
-        .map(|_| {
-            let n = n.clone();
-            spawn(async move {
-                let v = n.get();
-                yield_now().await;
-                n.set(v + 1);
-            })
-        })
-        .collect();
-    for h in hs {
-        h.await.unwrap();
-    }
-    assert_eq!(n.get(), 2, "lost update");
-}
+use lost_update::lost_update;
 
 /// The child side: explores only when a parent test asks (it fails by design).
 #[test]
