@@ -282,7 +282,8 @@ pub(crate) fn report(s: &WatchState, step: u64, limit: Duration) -> String {
          without an .await, a blocking call (std::thread::sleep, a blocking lock, channel or I/O), \
          or a long computation. detsim runs one task at a time and cannot preempt a poll, so the \
          test was ended here.\n  test: {test}\n  seed: {seed}\n  schedule up to that poll: \
-         {schedule}\n  replay it (it hangs at the same poll; attach a debugger or add logging):\n    \
+         {schedule}\n  replay it (it hangs at the same poll; to stop there in a debugger, add \
+         DETSIM_POLL_TIMEOUT=off):\n    \
          {replay}\n  if the poll is real \
          work, raise the limit: DETSIM_POLL_TIMEOUT=60s or Builder::poll_timeout (`off` disables \
          the watchdog)\n",
