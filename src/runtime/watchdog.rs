@@ -18,7 +18,8 @@
 //! * The wall clock only ends a run, never steers it: nothing here feeds a decision, an event or
 //!   a trace, and the run thread never reads what the watchdog writes.
 //! * The run thread's cost is a handful of relaxed stores per step and per decision; no lock is
-//!   taken except once per 4,096 decisions (a new chunk) and once per thread (registration).
+//!   taken except once per 4,096 decision words (a new chunk, and once at the start of the run
+//!   after a run that needed one) and once per thread (registration).
 //! * The limit is `Builder::poll_timeout`, overridden by `DETSIM_POLL_TIMEOUT` (read once per
 //!   process), default [`DEFAULT_POLL_TIMEOUT`].
 
@@ -62,6 +63,8 @@ pub(crate) struct WatchState {
 pub(crate) struct Watch {
     state: Arc<WatchState>,
     chunk: RefCell<Chunk>,
+    /// Which chunk `chunk` is (a run that stays within the first takes no lock at all).
+    chunk_index: Cell<usize>,
     pos: Cell<usize>,
 }
 
@@ -111,6 +114,7 @@ impl Watch {
         Watch {
             state,
             chunk: RefCell::new(first),
+            chunk_index: Cell::new(0),
             pos: Cell::new(0),
         }
     }
@@ -127,8 +131,11 @@ impl Watch {
         s.explored.store(explored, Relaxed);
         s.words.store(0, Relaxed);
         w.pos.set(0);
-        let first = s.chunks.lock().unwrap_or_else(|e| e.into_inner())[0].clone();
-        *w.chunk.borrow_mut() = first;
+        if w.chunk_index.get() != 0 {
+            let first = s.chunks.lock().unwrap_or_else(|e| e.into_inner())[0].clone();
+            *w.chunk.borrow_mut() = first;
+            w.chunk_index.set(0);
+        }
         let ms = limit.map_or(0, |d| d.as_millis().clamp(1, u64::MAX as u128) as u64);
         s.limit_ms.store(ms, Release);
         w
@@ -189,6 +196,7 @@ impl Watch {
             chunks.push(new_chunk());
         }
         *self.chunk.borrow_mut() = chunks[k].clone();
+        self.chunk_index.set(k);
     }
 }
 
@@ -418,6 +426,8 @@ mod tests {
         // A new run starts an empty log.
         let w = Watch::begin_run(10, None, false);
         assert_eq!(w.state.schedule(), schedule_string(&[]));
+        w.decision(Decision::Random(5));
+        assert_eq!(w.state.schedule(), schedule_string(&[Decision::Random(5)]));
         w.end_run();
     }
 }
