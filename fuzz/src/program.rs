@@ -565,12 +565,10 @@ async fn exec<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op) {
 }
 
 /// A task that only sleeps `10 ms × n` then yields: finite whatever the schedule.
-fn helper(n: u64) -> impl Future<Output = u64> + 'static {
-    async move {
-        sleep(ms(n)).await;
-        detsim::yield_now().await;
-        n
-    }
+async fn helper(n: u64) -> u64 {
+    sleep(ms(n)).await;
+    detsim::yield_now().await;
+    n
 }
 
 /// One extended operation, with its primitive's oracle.
