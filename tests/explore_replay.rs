@@ -266,6 +266,10 @@ fn nondeterminism_is_detected_with_the_first_difference() {
     let report = found.to_string();
     assert!(report.contains("event"), "{report}");
     assert!(report.contains("NOT deterministic"), "{report}");
+    assert!(
+        report.contains("RandomState") && report.contains("tokio::select!"),
+        "{report}"
+    );
 }
 
 #[test]

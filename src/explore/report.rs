@@ -83,6 +83,13 @@ pub struct Found {
     pub found_in: String,
 }
 
+/// What usually makes a program replay differently: every source of nondeterminism that bypasses
+/// detsim's decisions.
+pub(crate) const NONDETERMINISM_HINT: &str = "usual causes: the wall clock (std::time::Instant, \
+     SystemTime), HashMap/HashSet iteration order (RandomState), OS threads, and tokio::select! \
+     from the real tokio crate (its branch order comes from tokio's own random generator; use \
+     detsim-tokio under --cfg detsim, whose select! order is a decision)";
+
 fn away_from_fifo(d: &[Decision]) -> usize {
     d.iter()
         .filter(|d| matches!(d, Decision::Task { index, .. } if *index != 0))
@@ -130,6 +137,7 @@ impl fmt::Display for Found {
                 for line in m.lines() {
                     writeln!(f, "    {line}")?;
                 }
+                writeln!(f, "    {NONDETERMINISM_HINT}")?;
             }
         }
         writeln!(f, "\n  replay it:")?;
@@ -211,11 +219,51 @@ pub(super) fn test_command() -> String {
             _ => String::new(),
         }
     };
+    let cargo = cargo_test();
     if target.is_empty() {
-        format!("cargo test -- --exact {name}")
+        format!("{cargo} -- --exact {name}")
     } else {
-        format!("cargo test {target} -- --exact {name}")
+        format!("{cargo} {target} -- --exact {name}")
     }
+}
+
+/// `cargo test`, with what else the replay needs: `RUSTFLAGS="--cfg detsim"` when this build has
+/// it (detsim-tokio's simulation), `-p NAME` for a workspace member other than the root package,
+/// and `--target-dir DIR` when the test binary was built outside the workspace's `target/`.
+fn cargo_test() -> String {
+    let mut cmd = String::new();
+    if cfg!(detsim) {
+        cmd.push_str("RUSTFLAGS=\"--cfg detsim\" ");
+    }
+    cmd.push_str("cargo test");
+    let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from)
+    else {
+        return cmd;
+    };
+    let is_workspace = |dir: &std::path::Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+    };
+    let root = manifest.ancestors().find(|d| is_workspace(d));
+    let Some(root) = root else {
+        return cmd;
+    };
+    if root != manifest {
+        if let Ok(pkg) = std::env::var("CARGO_PKG_NAME") {
+            cmd.push_str(&format!(" -p {pkg}"));
+        }
+    }
+    // The binary lives in TARGET/PROFILE/deps/NAME-HASH.
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(std::path::Path::to_path_buf));
+    if let Some(target) = target {
+        if target != root.join("target") && std::env::var_os("CARGO_TARGET_DIR").is_none() {
+            let shown = target.strip_prefix(root).unwrap_or(&target);
+            cmd.push_str(&format!(" --target-dir {}", shown.display()));
+        }
+    }
+    cmd
 }
 
 /// The first difference between two runs' event sequences, as two lines naming tasks.

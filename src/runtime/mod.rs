@@ -289,6 +289,7 @@ impl Core {
     // ----- time ---------------------------------------------------------------------------
 
     /// The time and step for log lines, without panicking if the clock is borrowed.
+    #[cfg(feature = "logging")]
     pub(crate) fn log_stamp(&self) -> Option<(Instant, u64)> {
         let now = self.clock.try_borrow().ok()?.now();
         Some((now, self.step.get()))
@@ -296,6 +297,15 @@ impl Core {
 
     pub(crate) fn now(&self) -> Instant {
         self.clock.borrow().now()
+    }
+
+    /// Moves the clock forward by `d` at once (tokio's test-util `advance`); timers now due fire
+    /// at the start of the next iteration, in (deadline, insertion) order.
+    pub(crate) fn advance_clock(&self, d: std::time::Duration) -> Instant {
+        let to = self.now().saturating_add(d);
+        self.clock.borrow_mut().advance_to(to);
+        self.emit(EventKind::ClockAdvance { to });
+        to
     }
 
     pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
