@@ -497,18 +497,21 @@ where
             };
             let (ran, sched) = self.run_with(sched, seed, None);
             ran_count += 1;
-            let name = sched.name();
-            if !learns {
-                spare = Some(sched);
-            }
             if let Some(f) = ran.failure {
+                let name = sched.name();
                 return Err(self.found(f, ran.decisions, name, Some(i), ran_count, seed, true));
             }
             if self.settings.check_determinism {
+                let name = sched.name();
                 if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
                     return Err(found);
                 }
             }
+            if !learns {
+                spare = Some(sched);
+            }
+            // The log of a passing schedule is not needed any more: the next run records into it.
+            crate::runtime::recycle_decisions(ran.decisions);
         }
         Ok(Summary {
             schedules: ran_count - warm_runs,
