@@ -28,16 +28,18 @@
 //! * Wall-clock time is read for the time budget only, never for a decision.
 
 mod env;
+mod indices;
 mod report;
 mod schedule;
 mod shrink;
 mod strategy;
 
 pub use env::{EnvError, Overrides};
+use indices::Indices;
 pub use report::{Determinism, Found, Summary};
 use report::{first_difference, test_command};
 pub use schedule::{Schedule, ScheduleParseError};
-pub use strategy::Strategy;
+pub use strategy::{MAX_PCT_DEPTH, Strategy};
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -287,7 +289,11 @@ impl Builder {
         if let Some(d) = overrides.check_determinism {
             settings.check_determinism = d;
         }
+        if let Some(limit) = overrides.poll_timeout {
+            config.poll_timeout = limit;
+        }
         config.record = None;
+        config.explored = true;
         let explorer = Explorer {
             make: &make,
             config,
@@ -435,12 +441,8 @@ where
         )
     }
 
-    fn indices(&self) -> Vec<u64> {
-        let n = self.settings.schedules;
-        match self.settings.shard {
-            Some((k, m)) => (0..n).filter(|i| i % m == k - 1).collect(),
-            None => (0..n).collect(),
-        }
+    fn indices(&self) -> Indices {
+        Indices::new(self.settings.schedules, self.settings.shard)
     }
 
     fn run_seeds(&self, only_seed: Option<u64>) -> Result<Summary, Box<Found>> {
@@ -477,14 +479,14 @@ where
         let indices = self.indices();
         if self.settings.jobs > 1 && indices.len() > 1 {
             drop(template);
-            return self.run_parallel(&indices, self.settings.jobs, &over_budget);
+            return self.run_parallel(indices, self.settings.jobs, &over_budget);
         }
         let mut ran_count = warm_runs;
         // A scheduler that learns nothing is the same after every run (begin_run reseeds it), so
         // one instance serves every schedule; a learning one runs each schedule on a fresh fork.
         let learns = template.learns();
         let mut spare: Option<Box<dyn Scheduler>> = None;
-        for &i in &indices {
+        for i in indices.iter() {
             if over_budget() {
                 break;
             }
@@ -537,12 +539,12 @@ where
                 sched.name()
             );
         }
-        let indices: Vec<u64> = match only_seed {
-            Some(_) => vec![0],
-            None => (0..self.settings.schedules).collect(),
+        let indices = match only_seed {
+            Some(_) => Indices::new(1, None),
+            None => Indices::new(self.settings.schedules, None),
         };
         let mut ran_count = 0u64;
-        for &i in &indices {
+        for i in indices.iter() {
             if over_budget() || sched.exhausted() {
                 break;
             }
@@ -571,7 +573,7 @@ where
 
     fn run_parallel(
         &self,
-        indices: &[u64],
+        indices: Indices,
         jobs: usize,
         over_budget: &(dyn Fn() -> bool + Sync),
     ) -> Result<Summary, Box<Found>> {
@@ -587,7 +589,7 @@ where
         let config = self.config.clone();
         let make = self.make;
         std::thread::scope(|scope| {
-            for j in 0..jobs.min(indices.len()) {
+            for j in 0..(jobs as u64).min(indices.len()) {
                 let (next, lowest_fail, stop, failure, ran_below, config, strategy) = (
                     &next,
                     &lowest_fail,
@@ -609,11 +611,11 @@ where
                             template = run_once(c, template, make()).1;
                         }
                         loop {
-                            let k = next.fetch_add(1, Ordering::Relaxed) as usize;
-                            if k >= indices.len() || stop.load(Ordering::Relaxed) {
+                            let k = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(i) = indices.nth(k) else { return };
+                            if stop.load(Ordering::Relaxed) {
                                 return;
                             }
-                            let i = indices[k];
                             if i > lowest_fail.load(Ordering::Relaxed) {
                                 return;
                             }
@@ -646,7 +648,7 @@ where
                 } else {
                     0
                 };
-                let position = indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1 + warm;
+                let position = indices.position(i) + 1 + warm;
                 let seed = schedule_seed(base, i);
                 Err(self.found(f, decisions, name, Some(i), position, seed, true))
             }
@@ -728,6 +730,17 @@ where
         }
         if let Some(diff) = first_difference(&a.trace, &b.trace) {
             return Some(diff);
+        }
+        // What the failure report prints (messages, names, step, time) must agree as well.
+        let report = |r: &Ran| r.failure.as_ref().map(|f| f.to_string());
+        if let (Some(x), Some(y)) = (report(&a), report(&b)) {
+            if x != y {
+                return Some(format!(
+                    "the failure reports differ:\n  first run:  {}\n  second run: {}",
+                    x.replace('\n', "\n    "),
+                    y.replace('\n', "\n    ")
+                ));
+            }
         }
         if let Some(kind) = expect {
             let again = a.failure.as_ref().map(|f| &f.kind);

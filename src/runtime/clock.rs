@@ -59,11 +59,6 @@ impl Clock {
         self.timers.remove(&key).is_some()
     }
 
-    /// Removes every pending timer (the run is over), keeping the time.
-    pub(crate) fn take_timers(&mut self) -> BTreeMap<TimerKey, Waker> {
-        std::mem::take(&mut self.timers)
-    }
-
     /// The earliest deadline, if any timer is pending.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.timers.keys().next().map(|k| k.deadline)
@@ -73,6 +68,11 @@ impl Clock {
     pub(crate) fn advance_to(&mut self, to: Instant) {
         debug_assert!(to >= self.now);
         self.now = to;
+    }
+
+    /// Removes every pending timer (for shutdown); the time stays where it is.
+    pub(crate) fn take_timers(&mut self) -> BTreeMap<TimerKey, Waker> {
+        std::mem::take(&mut self.timers)
     }
 
     /// Removes the earliest timer if it is due, returning its deadline and waker.

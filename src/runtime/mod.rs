@@ -43,6 +43,7 @@ mod run;
 mod spare;
 mod unseen;
 mod waker;
+pub(crate) mod watchdog;
 
 pub(crate) mod clock;
 
@@ -177,7 +178,9 @@ pub(crate) enum WaitOn {
     #[default]
     Unknown,
     Sleep(Instant),
-    SleepForever,
+    /// A sleep whose deadline saturated at [`Instant::MAX`]: the duration the program asked for
+    /// (`None` for `sleep_until(Instant::MAX)`), so the report can say what was written.
+    SleepForever(Option<std::time::Duration>),
     Join(TaskId),
     /// Watches a task's end without owning it (`shield`, `wait`): a cancellation of the waiting
     /// task does not follow this wait to the watched task.
@@ -194,7 +197,7 @@ impl WaitOn {
         match self {
             WaitOn::Unknown => BlockOn::Unknown,
             WaitOn::Sleep(t) => BlockOn::Timer(*t),
-            WaitOn::SleepForever => BlockOn::Forever,
+            WaitOn::SleepForever(_) => BlockOn::Forever,
             WaitOn::Join(t) | WaitOn::Watch(t) => BlockOn::Task(*t),
             WaitOn::Linked => BlockOn::Unknown,
             WaitOn::Resource(r) => BlockOn::Resource(*r),
@@ -227,6 +230,11 @@ pub(crate) struct Config {
     pub(crate) record: Option<usize>,
     /// What the end of the run does with tasks that ended unseen.
     pub(crate) unseen: UnseenPolicy,
+    /// The watchdog's limit on one poll (`None`: off); `DETSIM_POLL_TIMEOUT` overrides it.
+    pub(crate) poll_timeout: Option<std::time::Duration>,
+    /// The run is a schedule of an exploration, which `DETSIM_SEED`/`DETSIM_SCHEDULE` replay
+    /// (the watchdog's report says how to replay either kind of run).
+    pub(crate) explored: bool,
 }
 
 impl Default for Config {
@@ -237,6 +245,8 @@ impl Default for Config {
             panic_policy: PanicPolicy::FailRun,
             record: None,
             unseen: UnseenPolicy::default(),
+            poll_timeout: Some(watchdog::DEFAULT_POLL_TIMEOUT),
+            explored: false,
         }
     }
 }
@@ -284,6 +294,8 @@ pub(crate) struct Core {
     panicked: RefCell<Vec<(TaskId, Rc<dyn JoinSink>)>>,
     /// `failure.is_some()`, read once per step without a borrow.
     has_failed: Cell<bool>,
+    /// What the watchdog thread sees of this run (written only, never read, by the run).
+    watch: Rc<watchdog::Watch>,
 }
 
 /// A panic payload used to unwind a task when the scheduler refuses to produce a random value.
@@ -292,6 +304,8 @@ struct SchedulerAbort;
 impl Core {
     fn new(config: Config, scheduler: Box<dyn Scheduler>) -> Core {
         let recorder = config.record.map(|n| RefCell::new(Recorder::new(n)));
+        let limit = watchdog::env_limit().unwrap_or(config.poll_timeout);
+        let watch = watchdog::Watch::begin_run(config.seed, limit, config.explored);
         let mut spare = spare::take();
         let shared = match spare.shared.take() {
             Some(s) => {
@@ -330,6 +344,7 @@ impl Core {
             failure: RefCell::new(None),
             panicked: RefCell::new(Vec::new()),
             has_failed: Cell::new(false),
+            watch,
         }
     }
 
@@ -639,6 +654,7 @@ impl Core {
             Ok(v) => {
                 let d = Decision::Random(v);
                 self.decisions.borrow_mut().push(d);
+                self.watch.decision(d);
                 self.emit(EventKind::Decision(d));
                 v
             }
@@ -690,6 +706,7 @@ impl Core {
             match next {
                 Some(at) => {
                     self.clock.borrow_mut().advance_to(at);
+                    self.watch.time(at);
                     self.emit(EventKind::ClockAdvance { to: at });
                     self.fire_due_timers();
                 }
@@ -732,6 +749,7 @@ impl Core {
             runnable: n as u32,
         };
         self.decisions.borrow_mut().push(d);
+        self.watch.decision(d);
         self.emit(EventKind::Decision(d));
         Ok(task)
     }
@@ -777,12 +795,16 @@ impl Core {
                 return None;
             }
             self.step.set(step);
+            self.watch.poll_started(step, id);
             if id == MAIN {
-                if let Some(out) = self.poll_main(main.as_mut(), &main_waker) {
-                    return Some(out);
+                let out = self.poll_main(main.as_mut(), &main_waker);
+                self.watch.poll_done(step);
+                if out.is_some() {
+                    return out;
                 }
             } else {
                 self.poll_task(id);
+                self.watch.poll_done(step);
             }
         }
     }
@@ -1021,7 +1043,8 @@ impl Core {
             i += 1;
         }
         self.ready.borrow_mut().clear();
-        // Keep the time: the report and `RunReport::end_time` read it after shutdown.
+        // Drop the pending timers (their wakers) after the borrow ends; the clock keeps its time,
+        // which the report and `RunReport::end_time` read after shutdown.
         let timers = self.clock.borrow_mut().take_timers();
         drop(timers);
     }
