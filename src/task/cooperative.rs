@@ -119,8 +119,11 @@ impl<T> Future for Propagate<T> {
 }
 
 /// Makes one await cooperative: a cancellation of the task while it is suspended here arrives
-/// as `Err(Cancelled)` instead of dropping the task's future; `fut` itself is dropped then. See
-/// the [module docs](self).
+/// as `Err(Cancelled)` instead of dropping the task's future; `fut` itself is dropped then. The
+/// task's code runs on: [`Cancelled::propagate`] re-raises it (the task ends cancelled), and
+/// [`uncancel`](crate::task::CancelHandle::uncancel) takes the request back to carry on. A
+/// cancellation that arrives outside a `cancellable` await, or is not taken before the last one
+/// ends, drops the task as usual; it still travels down the await chain first.
 ///
 /// ```
 /// use detsim::task::{cancellable, current};
