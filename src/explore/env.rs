@@ -8,7 +8,8 @@
 //! | `DETSIM_STRATEGY` | see [`Strategy`](super::Strategy)'s `FromStr` | the exploration strategy |
 //! | `DETSIM_JOBS` | a positive integer, or `auto` (the number of CPUs) | OS threads running schedules |
 //! | `DETSIM_SHARD` | `k/n` with `1 <= k <= n` | run only shard `k` of `n` of the schedules |
-//! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes` or `0`/`false`/`no` | run every schedule twice and compare |
+//! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` | run every schedule twice and compare |
+//! | `DETSIM_SHRINK` | as above | shrink the failing schedule (default: on, but off for a replay) |
 //!
 //! A malformed value is an error naming the variable and the accepted forms; an empty value counts
 //! as unset.
@@ -35,6 +36,8 @@ pub struct Overrides {
     pub shard: Option<(u64, u64)>,
     /// `DETSIM_CHECK_DETERMINISM`.
     pub check_determinism: Option<bool>,
+    /// `DETSIM_SHRINK`.
+    pub shrink: Option<bool>,
 }
 
 /// A malformed environment variable.
@@ -140,19 +143,20 @@ impl Overrides {
                 )
             })?);
         }
-        if let Some(v) = var("DETSIM_CHECK_DETERMINISM") {
-            o.check_determinism = Some(match v.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    return Err(err(
-                        "DETSIM_CHECK_DETERMINISM",
-                        &v,
-                        "`1`, `true`, `yes` or `on` to enable; `0`, `false`, `no` or `off` to disable",
-                    ));
-                }
-            });
-        }
+        let switch = |name: &'static str| -> Result<Option<bool>, EnvError> {
+            let Some(v) = var(name) else { return Ok(None) };
+            match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(Some(true)),
+                "0" | "false" | "no" | "off" => Ok(Some(false)),
+                _ => Err(err(
+                    name,
+                    &v,
+                    "`1`, `true`, `yes` or `on` to enable; `0`, `false`, `no` or `off` to disable",
+                )),
+            }
+        };
+        o.check_determinism = switch("DETSIM_CHECK_DETERMINISM")?;
+        o.shrink = switch("DETSIM_SHRINK")?;
         if o.seed.is_some() && o.schedule.is_some() {
             return Err(err(
                 "DETSIM_SCHEDULE",
@@ -193,6 +197,7 @@ mod tests {
             ("DETSIM_SHARD", "1/2"),
             ("DETSIM_CHECK_DETERMINISM", "yes"),
             ("DETSIM_STRATEGY", "random"),
+            ("DETSIM_SHRINK", "off"),
         ])
         .unwrap();
         assert_eq!(o.seed, Some(16));
@@ -201,6 +206,7 @@ mod tests {
         assert_eq!(o.shard, Some((1, 2)));
         assert_eq!(o.check_determinism, Some(true));
         assert!(o.strategy.is_some());
+        assert_eq!(o.shrink, Some(false));
     }
 
     #[test]
@@ -218,6 +224,7 @@ mod tests {
             ("DETSIM_SHARD", "3/2", "1 <= k <= n"),
             ("DETSIM_SHARD", "1", "`k/n`"),
             ("DETSIM_CHECK_DETERMINISM", "maybe", "`1`, `true`"),
+            ("DETSIM_SHRINK", "please", "`0`, `false`"),
             ("DETSIM_SCHEDULE", "abc", "must start with `ds1.`"),
             ("DETSIM_STRATEGY", "quantum", "random"),
         ] {

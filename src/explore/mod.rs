@@ -8,6 +8,21 @@
 //! closure. The `DETSIM_*` environment variables ([`Overrides`]) override the code's settings, so a
 //! CI failure can be replayed without editing the test.
 //!
+//! The default strategy ([`Strategy::Portfolio`]) runs asyncio's own order (the [`Fifo`]
+//! schedule) first, so a bug that the plain asyncio run shows is found on run 1; the seeded
+//! schedules follow, and the FIFO run counts against the budget.
+//!
+//! Every exploration prints one summary line to stderr when it ends, passing or failing:
+//!
+//! ```text
+//! detsim: portfolio: 1,000 schedules run (812 distinct), 41,230 steps, no failure [0.41s]
+//! detsim: dfs:2: 10 schedules run (10 distinct), 60 steps, no failure; Dfs (preemption bound): all 10 schedules within 2 preemptions explored [0.01s]
+//! ```
+//!
+//! libtest shows it for a failing test and with `--nocapture`, nextest with `--success-output`.
+//! The wall time in brackets appears only in that line, never in a [`Summary`] or [`Found`]
+//! (whose text tests and snapshots compare), and never steers a run.
+//!
 //! # What happens on a failure
 //!
 //! 1. The exploration stops at the failing schedule (with several jobs, at the lowest failing
@@ -16,9 +31,15 @@
 //!    in the same way.
 //! 3. The failing schedule is replayed twice with recording on and the event sequences compared:
 //!    the **determinism self-check**.
-//! 4. The report ([`Found`]) gives the cause, the strategy and count, the seed, the schedule
-//!    string, the shrunk schedule with its size before and after, copy-paste replay lines naming
-//!    the test, and the tail of the shrunk run's trace.
+//! 4. The report ([`Found`]) gives the cause, the line of the test that started the exploration,
+//!    the strategy and count, the seed (when a seed replays it), the schedule string, the shrunk
+//!    schedule with its size before and after, copy-paste replay lines naming the test, and the
+//!    tail of the shrunk run's trace. [`check`] panics with it, at the test's own line.
+//!
+//! A **replay** (`DETSIM_SEED`, `DETSIM_SCHEDULE`, [`Builder::replay_seed`],
+//! [`Builder::replay_schedule`]) runs that one schedule. Its report says it is a replay, shows a
+//! seed only when a seed was given, and skips shrinking unless asked (`DETSIM_SHRINK=1`,
+//! [`Builder::shrink`]).
 //!
 //! # Invariants
 //!
@@ -32,6 +53,7 @@ mod report;
 mod schedule;
 mod shrink;
 mod strategy;
+mod tally;
 
 pub use env::{EnvError, Overrides};
 pub use report::{Determinism, Found, Summary};
@@ -45,7 +67,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::failure::{Failure, FailureKind};
 use crate::runtime::{Builder, Config, run_once};
-use crate::scheduler::{Choices, Decision, Replay, Scheduler};
+use crate::scheduler::{Choices, Decision, Fifo, Replay, Scheduler};
+use tally::Tally;
 
 /// Exploration settings held by a [`Builder`].
 #[derive(Clone, Debug)]
@@ -57,6 +80,8 @@ pub(crate) struct Settings {
     pub(crate) shard: Option<(u64, u64)>,
     pub(crate) check_determinism: bool,
     pub(crate) shrink_runs: usize,
+    /// `None`: shrink a find, not a replay.
+    pub(crate) shrink: Option<bool>,
     pub(crate) trace_tail: usize,
     pub(crate) use_env: bool,
     pub(crate) replay_seed: Option<u64>,
@@ -73,6 +98,7 @@ impl Default for Settings {
             shard: None,
             check_determinism: false,
             shrink_runs: 2000,
+            shrink: None,
             trace_tail: 40,
             use_env: true,
             replay_seed: None,
@@ -81,8 +107,9 @@ impl Default for Settings {
     }
 }
 
-/// Explores `make`'s program under the default settings (1,000 schedules of the default strategy,
-/// base seed 0), honouring the `DETSIM_*` environment variables.
+/// Explores `make`'s program under the default settings (1,000 schedules of the default strategy:
+/// asyncio's own order first, then seeded schedules from base seed 0), honouring the `DETSIM_*`
+/// environment variables, and prints a one-line summary to stderr.
 ///
 /// The closure is called once per schedule and must build a fresh program each time; it may be
 /// called from several threads (`DETSIM_JOBS`), hence `Sync`. The futures it returns need not be
@@ -91,7 +118,7 @@ impl Default for Settings {
 /// # Panics
 ///
 /// With the full report ([`Found`]) when a schedule fails, and with a clear message when a
-/// `DETSIM_*` variable is malformed.
+/// `DETSIM_*` variable is malformed; the panic's location is the line that called `check`.
 ///
 /// ```
 /// use std::{cell::Cell, rc::Rc};
@@ -109,6 +136,7 @@ impl Default for Settings {
 ///     assert_eq!(n.get(), 3);
 /// });
 /// ```
+#[track_caller]
 pub fn check<F, Fut>(make: F)
 where
     F: Fn() -> Fut + Sync,
@@ -123,6 +151,7 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    #[track_caller]
     pub fn schedules(mut self, n: u64) -> Builder {
         assert!(
             n > 0,
@@ -152,6 +181,7 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    #[track_caller]
     pub fn jobs(mut self, n: usize) -> Builder {
         assert!(n > 0, "Builder::jobs(0): pass at least one thread");
         self.explore.jobs = n;
@@ -164,6 +194,7 @@ impl Builder {
     /// # Panics
     ///
     /// Unless `1 <= k <= n`.
+    #[track_caller]
     pub fn shard(mut self, k: u64, n: u64) -> Builder {
         assert!(
             1 <= k && k <= n,
@@ -183,6 +214,15 @@ impl Builder {
     /// The most replays shrinking may spend (default 2,000; 0 turns shrinking off).
     pub fn shrink_runs(mut self, n: usize) -> Builder {
         self.explore.shrink_runs = n;
+        self
+    }
+
+    /// Whether to shrink the failing schedule (`DETSIM_SHRINK` overrides). By default a find is
+    /// shrunk and a replay ([`replay_seed`](Builder::replay_seed),
+    /// [`replay_schedule`](Builder::replay_schedule), `DETSIM_SEED`, `DETSIM_SCHEDULE`) is not:
+    /// its schedule usually is the shrunk one already.
+    pub fn shrink(mut self, on: bool) -> Builder {
+        self.explore.shrink = Some(on);
         self
     }
 
@@ -223,6 +263,7 @@ impl Builder {
     /// # Panics
     ///
     /// With the full report when a schedule fails; see [`check`].
+    #[track_caller]
     pub fn check<F, Fut>(self, make: F)
     where
         F: Fn() -> Fut + Sync,
@@ -260,15 +301,22 @@ impl Builder {
     /// // The shrunk schedule replays the failure.
     /// assert!(found.shrunk.len() <= found.schedule.len());
     /// ```
+    #[track_caller]
     pub fn explore<F, Fut>(self, make: F) -> Result<Summary, Box<Found>>
     where
         F: Fn() -> Fut + Sync,
         Fut: Future<Output = ()>,
     {
+        let called_at = std::panic::Location::caller();
+        // Wall-clock time for the summary line only: it never steers a run.
+        let started = std::time::Instant::now();
         let mut settings = self.explore.clone();
         let mut config = self.config.clone();
         let overrides = if settings.use_env {
-            Overrides::from_env().unwrap_or_else(|e| panic!("detsim: {e}"))
+            match Overrides::from_env() {
+                Ok(o) => o,
+                Err(e) => panic!("detsim: {e}"),
+            }
         } else {
             Overrides::default()
         };
@@ -287,21 +335,47 @@ impl Builder {
         if let Some(d) = overrides.check_determinism {
             settings.check_determinism = d;
         }
+        if let Some(on) = overrides.shrink {
+            settings.shrink = Some(on);
+        }
         config.record = None;
+        let campaign = match (&settings.strategy, &self.scheduler) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(custom)) => custom.name(),
+            (None, None) => Strategy::default().to_string(),
+        };
         let explorer = Explorer {
             make: &make,
             config,
             settings,
             custom: std::cell::RefCell::new(self.scheduler),
+            tally: Mutex::default(),
         };
-        let schedule = overrides
-            .schedule
-            .or_else(|| explorer.settings.replay_schedule.clone());
-        if let Some(schedule) = schedule {
-            return explorer.replay_schedule(schedule);
-        }
-        let seed = overrides.seed.or(explorer.settings.replay_seed);
-        explorer.run_seeds(seed)
+        let given = match overrides.schedule {
+            Some(s) => Some((s, "DETSIM_SCHEDULE")),
+            None => {
+                (explorer.settings.replay_schedule.clone()).map(|s| (s, "Builder::replay_schedule"))
+            }
+        };
+        let result = match given {
+            Some((schedule, from)) => explorer.replay_schedule(schedule, from),
+            None => {
+                let seed = match overrides.seed {
+                    Some(s) => Some((s, "DETSIM_SEED")),
+                    None => (explorer.settings.replay_seed).map(|s| (s, "Builder::replay_seed")),
+                };
+                explorer.run_seeds(seed)
+            }
+        };
+        let result = result.map_err(|mut found| {
+            found.called_at = Some(called_at.to_string());
+            found
+        });
+        eprintln!(
+            "{}",
+            explorer.summary_line(&campaign, &result, started.elapsed())
+        );
+        result
     }
 }
 
@@ -360,6 +434,8 @@ struct Explorer<'a, F> {
     settings: Settings,
     /// A scheduler instance set with `Builder::scheduler`, used when no strategy is named.
     custom: std::cell::RefCell<Option<Box<dyn Scheduler>>>,
+    /// The campaign's schedules so far, for the summary line.
+    tally: Mutex<Tally>,
 }
 
 /// One finished run, as the explorer needs it.
@@ -367,6 +443,36 @@ struct Ran {
     decisions: Vec<Decision>,
     trace: crate::trace::Trace,
     failure: Option<Failure>,
+    steps: u64,
+}
+
+/// Where a failing run came from, for its report.
+struct Origin {
+    strategy: String,
+    index: Option<u64>,
+    schedules_run: u64,
+    seed: u64,
+    seed_replays: bool,
+    found_in: String,
+    /// A replay of a given seed or schedule, not a find.
+    replayed: bool,
+    given_schedule: bool,
+}
+
+impl Origin {
+    /// Schedule `index` of the campaign.
+    fn schedule(strategy: String, index: u64, schedules_run: u64, seed: u64) -> Origin {
+        Origin {
+            strategy,
+            index: Some(index),
+            schedules_run,
+            seed,
+            seed_replays: true,
+            found_in: format!("schedule #{index}"),
+            replayed: false,
+            given_schedule: false,
+        }
+    }
 }
 
 impl<'a, F, Fut> Explorer<'a, F>
@@ -430,56 +536,147 @@ where
                 decisions: out.decisions,
                 trace: out.trace,
                 failure,
+                steps: out.steps,
             },
             sched,
         )
     }
 
-    fn indices(&self) -> Vec<u64> {
-        let n = self.settings.schedules;
-        match self.settings.shard {
-            Some((k, m)) => (0..n).filter(|i| i % m == k - 1).collect(),
-            None => (0..n).collect(),
+    /// Counts a schedule of the campaign (not a calibration, shrinking or determinism replay).
+    fn count(&self, ran: &Ran) {
+        self.tally.lock().unwrap().count(&ran.decisions, ran.steps);
+    }
+
+    /// A summary of the campaign, with the tally's counts.
+    fn summary(
+        &self,
+        schedules: u64,
+        strategy: String,
+        exhausted: bool,
+        coverage: Option<String>,
+    ) -> Summary {
+        let tally = self.tally.lock().unwrap();
+        Summary {
+            schedules,
+            strategy,
+            exhausted,
+            coverage,
+            distinct: tally.distinct(),
+            steps: tally.steps,
         }
     }
 
-    fn run_seeds(&self, only_seed: Option<u64>) -> Result<Summary, Box<Found>> {
+    /// The line printed at the end of an exploration: strategy, schedules run and distinct,
+    /// steps, the outcome, and the wall time (only here: it is for the person reading).
+    fn summary_line(
+        &self,
+        campaign: &str,
+        result: &Result<Summary, Box<Found>>,
+        wall: std::time::Duration,
+    ) -> String {
+        let tally = self.tally.lock().unwrap();
+        let strategy = match result {
+            Ok(s) => &s.strategy,
+            Err(f) if f.replayed => &f.strategy,
+            Err(_) => campaign,
+        };
+        let outcome = match result {
+            Ok(s) => match &s.coverage {
+                Some(c) => format!("no failure; {c}"),
+                None => "no failure".to_string(),
+            },
+            Err(f) if f.given_schedule => format!("the replayed schedule fails ({})", f.found_in),
+            Err(f) => format!("a failure in {}", f.found_in),
+        };
+        tally::line(strategy, &tally, &outcome, wall)
+    }
+
+    /// Whether the default strategy's campaign starts with asyncio's own order: a bug that the
+    /// plain FIFO run shows is then found on run 1. Only the first shard runs it.
+    fn fifo_first(&self) -> bool {
+        let default = match self.strategy() {
+            Some(s) => matches!(s, Strategy::Portfolio),
+            None => self.custom.borrow().is_none(),
+        };
+        default && self.settings.shard.is_none_or(|(k, _)| k == 1)
+    }
+
+    /// Whether a failure is shrunk: a find by default, a replay only when asked.
+    fn shrinks(&self, replayed: bool) -> bool {
+        self.settings.shrink.unwrap_or(!replayed) && self.settings.shrink_runs > 0
+    }
+
+    /// The seeded schedules to run. Unsharded, the `prior` runs (asyncio's order, run first)
+    /// count against the budget; sharded, shard 1 runs them on top of its share.
+    fn indices(&self, prior: u64) -> Vec<u64> {
+        let n = self.settings.schedules;
+        match self.settings.shard {
+            None => (0..n.saturating_sub(prior)).collect(),
+            Some((k, m)) => (0..n).filter(|i| i % m == k - 1).collect(),
+        }
+    }
+
+    #[track_caller]
+    fn run_seeds(&self, only_seed: Option<(u64, &str)>) -> Result<Summary, Box<Found>> {
         let base = self.config.seed;
         let start = std::time::Instant::now();
         let budget = self.settings.time_budget;
         let over_budget = move || budget.is_some_and(|b| start.elapsed() >= b);
+        let fifo_first = only_seed.is_none() && self.fifo_first();
         let first = self.base_scheduler();
         if first.fork().is_none() {
             // An exhaustive search (or a custom scheduler that cannot be copied): one instance,
             // one thread, schedules in order.
             return self.run_stateful(first, only_seed, &over_budget);
         }
+        let mut prior = 0;
+        if fifo_first {
+            let (ran, _) = self.run_with(Box::new(Fifo::new()), base, None);
+            self.count(&ran);
+            prior = 1;
+            if let Some(f) = ran.failure {
+                let origin = Origin {
+                    strategy: "Fifo".into(),
+                    index: None,
+                    schedules_run: 1,
+                    seed: base,
+                    seed_replays: false,
+                    found_in: "asyncio's own order (run first)".into(),
+                    replayed: false,
+                    given_schedule: false,
+                };
+                return Err(self.found(f, ran.decisions, origin));
+            }
+        }
         let (template, warm_runs) = self.warm_up(first);
-        if let Some(seed) = only_seed {
+        if let Some((seed, from)) = only_seed {
             let sched = template.fork().expect("forkable");
             let (ran, sched) = self.run_with(sched, seed, None);
+            self.count(&ran);
             let name = sched.name();
             return match ran.failure {
                 Some(f) => {
-                    let runs = warm_runs + 1;
-                    let mut found = self.found(f, ran.decisions, name, None, runs, seed, true);
-                    found.found_in = "the schedule of DETSIM_SEED".into();
-                    Err(found)
+                    let origin = Origin {
+                        strategy: name,
+                        index: None,
+                        schedules_run: warm_runs + 1,
+                        seed,
+                        seed_replays: true,
+                        found_in: format!("the schedule of the seed given by {from}"),
+                        replayed: true,
+                        given_schedule: false,
+                    };
+                    Err(self.found(f, ran.decisions, origin))
                 }
-                None => Ok(Summary {
-                    schedules: 1,
-                    strategy: name,
-                    exhausted: false,
-                    coverage: None,
-                }),
+                None => Ok(self.summary(1, name, false, None)),
             };
         }
-        let indices = self.indices();
+        let indices = self.indices(prior);
         if self.settings.jobs > 1 && indices.len() > 1 {
             drop(template);
-            return self.run_parallel(&indices, self.settings.jobs, &over_budget);
+            return self.run_parallel(&indices, self.settings.jobs, prior, &over_budget);
         }
-        let mut ran_count = warm_runs;
+        let mut ran_count = warm_runs + prior;
         // A scheduler that learns nothing is the same after every run (begin_run reseeds it), so
         // one instance serves every schedule; a learning one runs each schedule on a fresh fork.
         let learns = template.learns();
@@ -494,13 +691,15 @@ where
                 None => template.fork().expect("forkable"),
             };
             let (ran, sched) = self.run_with(sched, seed, None);
+            self.count(&ran);
             ran_count += 1;
             let name = sched.name();
             if !learns {
                 spare = Some(sched);
             }
             if let Some(f) = ran.failure {
-                return Err(self.found(f, ran.decisions, name, Some(i), ran_count, seed, true));
+                let origin = Origin::schedule(name, i, ran_count, seed);
+                return Err(self.found(f, ran.decisions, origin));
             }
             if self.settings.check_determinism {
                 if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
@@ -508,20 +707,21 @@ where
                 }
             }
         }
-        Ok(Summary {
-            schedules: ran_count - warm_runs,
-            strategy: self.strategy_name(&*template),
-            exhausted: false,
-            coverage: None,
-        })
+        Ok(self.summary(
+            ran_count - warm_runs,
+            self.strategy_name(&*template),
+            false,
+            None,
+        ))
     }
 
     /// Runs a scheduler that learns across runs in a way a copy cannot capture (an exhaustive
     /// search): one instance, in order, until the budget is spent or it is exhausted.
+    #[track_caller]
     fn run_stateful(
         &self,
         mut sched: Box<dyn Scheduler>,
-        only_seed: Option<u64>,
+        only_seed: Option<(u64, &str)>,
         over_budget: &dyn Fn() -> bool,
     ) -> Result<Summary, Box<Found>> {
         let base = self.config.seed;
@@ -543,14 +743,21 @@ where
             if over_budget() || sched.exhausted() {
                 break;
             }
-            let seed = only_seed.unwrap_or_else(|| schedule_seed(base, i));
+            let seed = only_seed.map_or_else(|| schedule_seed(base, i), |(s, _)| s);
             let (ran, s) = self.run_with(sched, seed, None);
+            self.count(&ran);
             sched = s;
             ran_count += 1;
             let name = sched.name();
             if let Some(f) = ran.failure {
-                let index = only_seed.is_none().then_some(i);
-                return Err(self.found(f, ran.decisions, name, index, ran_count, seed, false));
+                let mut origin = Origin::schedule(name, i, ran_count, seed);
+                origin.seed_replays = false;
+                if let Some((_, from)) = only_seed {
+                    origin.index = None;
+                    origin.replayed = true;
+                    origin.found_in = format!("the schedule of the seed given by {from}");
+                }
+                return Err(self.found(f, ran.decisions, origin));
             }
             if self.settings.check_determinism {
                 if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
@@ -558,18 +765,14 @@ where
                 }
             }
         }
-        Ok(Summary {
-            schedules: ran_count,
-            strategy: sched.name(),
-            exhausted: sched.exhausted(),
-            coverage: sched.coverage(),
-        })
+        Ok(self.summary(ran_count, sched.name(), sched.exhausted(), sched.coverage()))
     }
 
     fn run_parallel(
         &self,
         indices: &[u64],
         jobs: usize,
+        prior: u64,
         over_budget: &(dyn Fn() -> bool + Sync),
     ) -> Result<Summary, Box<Found>> {
         let strategy = self.strategy().cloned().unwrap_or_default();
@@ -577,7 +780,7 @@ where
         let next = AtomicU64::new(0);
         let lowest_fail = AtomicU64::new(u64::MAX);
         let stop = AtomicBool::new(false);
-        let ran_below: Mutex<u64> = Mutex::new(0);
+        let ran_below: Mutex<u64> = Mutex::new(prior);
         // The lowest failing schedule so far: (index, decisions, failure, scheduler name).
         type Lowest = Option<(u64, Vec<Decision>, Failure, String)>;
         let failure: Mutex<Lowest> = Mutex::new(None);
@@ -585,7 +788,7 @@ where
         let make = self.make;
         std::thread::scope(|scope| {
             for j in 0..jobs.min(indices.len()) {
-                let (next, lowest_fail, stop, failure, ran_below, config, strategy) = (
+                let (next, lowest_fail, stop, failure, ran_below, config, strategy, tally) = (
                     &next,
                     &lowest_fail,
                     &stop,
@@ -593,6 +796,7 @@ where
                     &ran_below,
                     config.clone(),
                     strategy.clone(),
+                    &self.tally,
                 );
                 std::thread::Builder::new()
                     .name(format!("detsim-job-{j}"))
@@ -623,6 +827,7 @@ where
                             let sched = template.fork().expect("forkable");
                             let (out, sched) = run_once(c, sched, make());
                             *ran_below.lock().unwrap() += 1;
+                            tally.lock().unwrap().count(&out.decisions, out.steps);
                             if let Err(f) = out.output {
                                 lowest_fail.fetch_min(i, Ordering::Relaxed);
                                 let mut slot = failure.lock().unwrap();
@@ -643,38 +848,41 @@ where
                 } else {
                     0
                 };
-                let position = indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1 + warm;
+                let position =
+                    indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1 + warm + prior;
                 let seed = schedule_seed(base, i);
-                Err(self.found(f, decisions, name, Some(i), position, seed, true))
+                Err(self.found(f, decisions, Origin::schedule(name, i, position, seed)))
             }
-            None => Ok(Summary {
-                schedules: *ran_below.lock().unwrap(),
-                strategy: strategy.to_string(),
-                exhausted: false,
-                coverage: None,
-            }),
+            None => Ok(self.summary(
+                *ran_below.lock().unwrap(),
+                strategy.to_string(),
+                false,
+                None,
+            )),
         }
     }
 
-    fn replay_schedule(&self, schedule: Schedule) -> Result<Summary, Box<Found>> {
+    /// Replays a given schedule string (`from` names where it was given).
+    fn replay_schedule(&self, schedule: Schedule, from: &str) -> Result<Summary, Box<Found>> {
         let replay = Box::new(Replay::new(schedule.decisions().to_vec()));
         let (ran, _) = self.run_with(replay, self.config.seed, None);
+        self.count(&ran);
+        let name = format!("replay of the schedule given by {from}");
         match ran.failure {
-            Some(f) => Err(self.found(
-                f,
-                ran.decisions,
-                "replay of DETSIM_SCHEDULE".into(),
-                None,
-                1,
-                self.config.seed,
-                false,
-            )),
-            None => Ok(Summary {
-                schedules: 1,
-                strategy: "replay of DETSIM_SCHEDULE".into(),
-                exhausted: false,
-                coverage: None,
-            }),
+            Some(f) => {
+                let origin = Origin {
+                    strategy: name,
+                    index: None,
+                    schedules_run: 1,
+                    seed: self.config.seed,
+                    seed_replays: false,
+                    found_in: from.to_string(),
+                    replayed: true,
+                    given_schedule: true,
+                };
+                Err(self.found(f, ran.decisions, origin))
+            }
+            None => Ok(self.summary(1, name, false, None)),
         }
     }
 
@@ -771,25 +979,79 @@ where
             schedule: schedule.clone(),
             shrunk: schedule,
             shrink_runs: 0,
+            shrank: false,
+            replayed: false,
+            given_schedule: false,
             determinism: Determinism::Differs(diff),
             test_command: test_command(),
             found_in: format!("schedule #{index}"),
+            called_at: None,
         }))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn found(
-        &self,
-        original: Failure,
-        decisions: Vec<Decision>,
-        strategy: String,
-        index: Option<u64>,
-        schedules_run: u64,
-        seed: u64,
-        seed_replays: bool,
-    ) -> Box<Found> {
+    fn found(&self, original: Failure, decisions: Vec<Decision>, origin: Origin) -> Box<Found> {
         let kind = original.kind.clone();
         let initial = Choices::from_decisions(&decisions);
+        let shrank = self.shrinks(origin.replayed);
+        let (mut final_run, shrunk_schedule, shrink_runs) = if shrank {
+            self.shrink(&original, &decisions, &initial)
+        } else {
+            let tail = Some(self.settings.trace_tail);
+            let run = self.run_with(
+                Box::new(Replay::new(decisions.clone())),
+                self.config.seed,
+                tail,
+            );
+            (run.0, Schedule::from_decisions(&decisions), 0)
+        };
+        let mut failure = final_run.failure.take().unwrap_or_else(|| original.clone());
+        let strategy = origin.strategy;
+        // The shown run is a replay: say so rather than name the internal choice scheduler.
+        failure.seed = origin.seed;
+        failure.scheduler = if origin.given_schedule {
+            strategy.clone()
+        } else if shrank {
+            format!("{strategy}, replaying the shrunk schedule")
+        } else {
+            format!("{strategy}, replayed")
+        };
+        let determinism = match self.replay_differs(&decisions, Some(&kind)) {
+            None => Determinism::Confirmed,
+            Some(d) => Determinism::Differs(d),
+        };
+        Box::new(Found {
+            failure,
+            original: Failure {
+                scheduler: strategy.clone(),
+                ..original
+            },
+            strategy,
+            index: origin.index,
+            schedules_run: origin.schedules_run,
+            seed: origin.seed,
+            seed_replays: origin.seed_replays,
+            schedule: Schedule::from_decisions(&decisions),
+            shrunk: shrunk_schedule,
+            shrink_runs,
+            shrank,
+            replayed: origin.replayed,
+            given_schedule: origin.given_schedule,
+            determinism,
+            test_command: test_command(),
+            found_in: origin.found_in,
+            called_at: None,
+        })
+    }
+
+    /// Shrinks a failing run's choices: the shrunk run (recorded, with the trace tail), its
+    /// schedule, and the replays spent.
+    fn shrink(
+        &self,
+        original: &Failure,
+        decisions: &[Decision],
+        initial: &[u64],
+    ) -> (Ran, Schedule, usize) {
+        let kind = &original.kind;
         // Shrinking replays the program up to `shrink_runs` times; for a very long failing run (a
         // livelock at the step limit) that would take minutes, so spend at most about
         // SHRINK_STEP_BUDGET steps in all.
@@ -798,10 +1060,10 @@ where
             .settings
             .shrink_runs
             .min((SHRINK_STEP_BUDGET / steps).max(MIN_SHRINK_RUNS) as usize);
-        let shrunk = shrink::shrink(initial.clone(), budget, |cand| {
+        let shrunk = shrink::shrink(initial.to_vec(), budget, |cand| {
             let ran = self.run_choices(cand, None);
             match &ran.failure {
-                Some(f) if same_failure(&f.kind, &kind) => {
+                Some(f) if same_failure(&f.kind, kind) => {
                     Some(shrink::normalise(Choices::from_decisions(&ran.decisions)))
                 }
                 _ => None,
@@ -820,39 +1082,11 @@ where
         let replays = check
             .failure
             .as_ref()
-            .is_some_and(|f| same_failure(&f.kind, &kind));
+            .is_some_and(|f| same_failure(&f.kind, kind));
         if !replays || final_run.failure.is_none() {
-            final_run = self.run_choices(&initial, tail);
-            shrunk_schedule = Schedule::from_decisions(&decisions);
+            final_run = self.run_choices(initial, tail);
+            shrunk_schedule = Schedule::from_decisions(decisions);
         }
-        let mut failure = final_run.failure.unwrap_or_else(|| original.clone());
-        // The shrunk run is a replay: say so rather than name the internal choice scheduler.
-        failure.seed = seed;
-        failure.scheduler = format!("{strategy}, replaying the shrunk schedule");
-        let determinism = match self.replay_differs(&decisions, Some(&kind)) {
-            None => Determinism::Confirmed,
-            Some(d) => Determinism::Differs(d),
-        };
-        Box::new(Found {
-            failure,
-            original: Failure {
-                scheduler: strategy.clone(),
-                ..original
-            },
-            strategy,
-            index,
-            schedules_run,
-            seed,
-            seed_replays,
-            schedule: Schedule::from_decisions(&decisions),
-            shrunk: shrunk_schedule,
-            shrink_runs: shrunk.runs,
-            determinism,
-            test_command: test_command(),
-            found_in: match index {
-                Some(i) => format!("schedule #{i}"),
-                None => "the replayed schedule".to_string(),
-            },
-        })
+        (final_run, shrunk_schedule, shrunk.runs)
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use super::Schedule;
 use crate::base::Decision;
 use crate::failure::{Failure, FailureKind};
+
 /// Every schedule passed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Summary {
@@ -17,6 +18,10 @@ pub struct Summary {
     pub exhausted: bool,
     /// What the strategy says it covered (an exhaustive search names its bound and counts).
     pub coverage: Option<String>,
+    /// How many of the schedules run were distinct (different decision logs).
+    pub distinct: u64,
+    /// Steps (task polls) taken by all the schedules run.
+    pub steps: u64,
 }
 
 impl fmt::Display for Summary {
@@ -59,28 +64,41 @@ pub struct Found {
     pub original: Failure,
     /// The strategy that found it.
     pub strategy: String,
-    /// The index of the failing schedule (`None` for a replayed seed or schedule).
+    /// The index of the failing schedule (`None` for a replayed seed or schedule, and for the
+    /// FIFO schedule the default strategy runs first).
     pub index: Option<u64>,
     /// How many runs the exploration made, the failing one and any calibration runs of a learning
     /// strategy included.
     pub schedules_run: u64,
-    /// The seed of the failing schedule.
+    /// The seed of the failing schedule. Meaningful only when [`seed_replays`](Self::seed_replays)
+    /// is set: a replayed schedule string fixes every decision, so no seed is involved.
     pub seed: u64,
     /// Whether `DETSIM_SEED` alone replays it (the strategy's schedules depend only on the seed).
     pub seed_replays: bool,
     /// The failing schedule.
     pub schedule: Schedule,
-    /// The shrunk schedule.
+    /// The shrunk schedule (the failing schedule itself when [`shrank`](Self::shrank) is false).
     pub shrunk: Schedule,
     /// Replays spent shrinking.
     pub shrink_runs: usize,
+    /// Whether the failing schedule was shrunk. A replay (`DETSIM_SEED`, `DETSIM_SCHEDULE`,
+    /// [`replay_seed`](crate::Builder::replay_seed), [`replay_schedule`](crate::Builder::replay_schedule))
+    /// is not shrunk again unless asked (`DETSIM_SHRINK=1`, [`shrink`](crate::Builder::shrink)).
+    pub shrank: bool,
+    /// Whether the run is a replay of a given seed or schedule string rather than a find.
+    pub replayed: bool,
+    /// Whether the run is the replay of a given schedule string (no seed is involved).
+    pub given_schedule: bool,
     /// The determinism self-check.
     pub determinism: Determinism,
     /// How to run the test again (`cargo test …`), as far as the harness tells.
     pub test_command: String,
-    /// Where the exploration found it: `schedule #12`, `DETSIM_SEED`,
-    /// `DETSIM_SCHEDULE`.
+    /// Where the exploration found it: `schedule #12`, `the schedule of DETSIM_SEED`,
+    /// `DETSIM_SCHEDULE`, `the FIFO schedule (asyncio's order), run first`.
     pub found_in: String,
+    /// The `file:line:column` of the call that started the exploration (`detsim::check`,
+    /// `Builder::check` or `Builder::explore`), so the report names the test's line.
+    pub called_at: Option<String>,
 }
 
 fn away_from_fifo(d: &[Decision]) -> usize {
@@ -91,32 +109,64 @@ fn away_from_fifo(d: &[Decision]) -> usize {
 
 impl fmt::Display for Found {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "detsim found a failure: {}",
-            summary_line(&self.original.kind)
-        )?;
-        writeln!(
-            f,
-            "  strategy: {}, {}, after {} runs",
-            self.strategy, self.found_in, self.schedules_run
-        )?;
-        writeln!(f, "  seed: {}", self.seed)?;
-        writeln!(
-            f,
-            "  schedule: {} ({} decisions, {} away from FIFO)",
-            self.schedule,
-            self.original.decisions.len(),
-            away_from_fifo(&self.original.decisions)
-        )?;
-        writeln!(
-            f,
-            "  shrunk:   {} ({} decisions, {} away from FIFO; {} replays spent shrinking)",
-            self.shrunk,
-            self.failure.decisions.len(),
-            away_from_fifo(&self.failure.decisions),
-            self.shrink_runs
-        )?;
+        let what = summary_line(&self.original.kind);
+        if self.given_schedule {
+            writeln!(f, "detsim: the replayed schedule fails: {what}")?;
+        } else {
+            writeln!(f, "detsim found a failure: {what}")?;
+        }
+        if let Some(at) = &self.called_at {
+            writeln!(f, "  explored at: {at}")?;
+        }
+        if self.given_schedule {
+            writeln!(
+                f,
+                "  replayed: {} ({} decisions, {} away from FIFO), given by {}",
+                self.schedule,
+                self.original.decisions.len(),
+                away_from_fifo(&self.original.decisions),
+                self.found_in
+            )?;
+        } else {
+            writeln!(
+                f,
+                "  strategy: {}, {}, after {}",
+                self.strategy,
+                self.found_in,
+                super::tally::plural(self.schedules_run, "run")
+            )?;
+            if self.seed_replays {
+                writeln!(f, "  seed: {}", self.seed)?;
+            }
+            writeln!(
+                f,
+                "  schedule: {} ({} decisions, {} away from FIFO)",
+                self.schedule,
+                self.original.decisions.len(),
+                away_from_fifo(&self.original.decisions)
+            )?;
+        }
+        if self.shrank {
+            writeln!(
+                f,
+                "  shrunk:   {} ({} decisions, {} away from FIFO; {} replays spent shrinking)",
+                self.shrunk,
+                self.failure.decisions.len(),
+                away_from_fifo(&self.failure.decisions),
+                self.shrink_runs
+            )?;
+        } else if self.replayed {
+            writeln!(
+                f,
+                "  not shrunk: a replay is not shrunk again (DETSIM_SHRINK=1 shrinks it)"
+            )?;
+        } else {
+            writeln!(
+                f,
+                "  not shrunk: shrinking is off (DETSIM_SHRINK=0, Builder::shrink(false) or \
+                 Builder::shrink_runs(0))"
+            )?;
+        }
         match &self.determinism {
             Determinism::Confirmed => writeln!(
                 f,
@@ -141,8 +191,13 @@ impl fmt::Display for Found {
             "    DETSIM_SCHEDULE={} {}",
             self.shrunk, self.test_command
         )?;
-        writeln!(f, "\n  the shrunk run:")?;
-        for line in self.failure.to_string().lines() {
+        if self.shrank {
+            writeln!(f, "\n  the shrunk run:")?;
+        } else {
+            writeln!(f, "\n  the run:")?;
+        }
+        let run = self.failure.render(self.seed_replays);
+        for line in run.lines() {
             writeln!(f, "  {line}")?;
         }
         Ok(())

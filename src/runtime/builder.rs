@@ -82,6 +82,7 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0: no run can take a step.
+    #[track_caller]
     pub fn max_steps(mut self, n: u64) -> Builder {
         assert!(
             n > 0,
@@ -129,6 +130,7 @@ impl Builder {
     /// # Panics
     ///
     /// If called inside another detsim run (runs do not nest).
+    #[track_caller]
     pub fn run<F: Future>(self, main: F) -> Result<F::Output, Failure> {
         self.run_report(main).output
     }
@@ -151,6 +153,7 @@ impl Builder {
     ///     .run_report(body());
     /// assert_eq!(again.decisions, report.decisions);
     /// ```
+    #[track_caller]
     pub fn run_report<F: Future>(self, main: F) -> RunReport<F::Output> {
         let scheduler = self.scheduler.unwrap_or_else(|| Box::new(Fifo::new()));
         let (out, _) = run_once(self.config, scheduler, main);
@@ -195,6 +198,7 @@ pub struct RunReport<T> {
 /// });
 /// assert_eq!(n, 21);
 /// ```
+#[track_caller]
 pub fn run<F: Future>(main: F) -> F::Output {
     match Builder::new().run(main) {
         Ok(v) => v,

@@ -1,0 +1,114 @@
+//! What an exploration has done so far, for the person watching: the tally of schedules run,
+//! distinct schedules and steps, and the one summary line printed when an exploration ends.
+//!
+//! # Invariants
+//!
+//! * The tally only counts: nothing here is read by a scheduler, a report that snapshots compare
+//!   ([`Summary`](super::Summary)'s `Display`, [`Found`](super::Found)'s `Display`) or anything
+//!   that steers a run.
+//! * Wall-clock time appears only in the summary line, which goes to stderr.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Duration;
+
+use crate::base::Decision;
+
+/// Schedules run, distinct decision logs among them, and steps.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub(super) runs: u64,
+    pub(super) steps: u64,
+    /// A 64-bit hash of each distinct decision log (only counted, never iterated).
+    logs: HashSet<u64>,
+}
+
+impl Tally {
+    pub(super) fn count(&mut self, decisions: &[Decision], steps: u64) {
+        self.runs += 1;
+        self.steps += steps;
+        // DefaultHasher::new() has fixed keys: the same log always hashes the same.
+        let mut h = DefaultHasher::new();
+        decisions.hash(&mut h);
+        self.logs.insert(h.finish());
+    }
+
+    pub(super) fn distinct(&self) -> u64 {
+        self.logs.len() as u64
+    }
+}
+
+/// `detsim: portfolio: 1001 schedules run (998 distinct), 41,230 steps, no failure [0.41s]`.
+pub(super) fn line(strategy: &str, tally: &Tally, outcome: &str, wall: Duration) -> String {
+    format!(
+        "detsim: {strategy}: {} run ({} distinct), {} steps, {outcome} [{}]",
+        plural(tally.runs, "schedule"),
+        tally.distinct(),
+        thousands(tally.steps),
+        seconds(wall)
+    )
+}
+
+pub(super) fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{} {what}s", thousands(n))
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub(super) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Wall time for people: `0.41s`, `12.3s`, `2m05s`.
+pub(super) fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.2}s")
+    } else if s < 60.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_runs_distinct_logs_and_steps() {
+        let mut t = Tally::default();
+        let a = [Decision::Random(1)];
+        t.count(&a, 10);
+        t.count(&a, 10);
+        t.count(&[], 5);
+        assert_eq!((t.runs, t.distinct(), t.steps), (3, 2, 25));
+        let l = line("random", &t, "no failure", Duration::from_millis(1234));
+        assert_eq!(
+            l,
+            "detsim: random: 3 schedules run (2 distinct), 25 steps, no failure [1.23s]"
+        );
+    }
+
+    #[test]
+    fn numbers_read_easily() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(plural(1, "schedule"), "1 schedule");
+        assert_eq!(seconds(Duration::from_secs(125)), "2m05s");
+        assert_eq!(seconds(Duration::from_millis(12_340)), "12.3s");
+    }
+}
