@@ -232,19 +232,50 @@ impl Builder {
         self
     }
 
-    /// Runs only the schedule with this seed, as `DETSIM_SEED` does.
+    /// Runs only the schedule with this seed, as `DETSIM_SEED` does. Only an exploration
+    /// ([`explore`](Builder::explore), [`check`](Builder::check)) can: a single run
+    /// ([`run`](Builder::run)) panics rather than ignore it.
     pub fn replay_seed(mut self, seed: u64) -> Builder {
         self.explore.replay_seed = Some(seed);
         self
     }
 
-    /// Replays exactly this schedule, as `DETSIM_SCHEDULE` does.
+    /// Replays exactly this schedule, as `DETSIM_SCHEDULE` does, in an exploration
+    /// ([`explore`](Builder::explore), [`check`](Builder::check)) and in a single run
+    /// ([`run`](Builder::run), [`run_report`](Builder::run_report)) alike.
     ///
     /// ```
     /// use detsim::explore::Schedule;
     /// let s: Schedule = "ds1.xZ0cgQ".parse().unwrap(); // the empty schedule: FIFO order
     /// let summary = detsim::Builder::new().ignore_env().replay_schedule(s).explore(|| async {}).unwrap();
     /// assert_eq!(summary.schedules, 1);
+    /// ```
+    ///
+    /// **The full trace of a failure an exploration found**: the report shows only the last
+    /// events; replay its shrunk schedule with recording on to get every event, for a snapshot
+    /// or a picture.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// async fn program() {
+    ///     let n = Rc::new(Cell::new(0));
+    ///     let hs: Vec<_> = (0..2).map(|_| {
+    ///         let n = n.clone();
+    ///         detsim::spawn(async move { let v = n.get(); detsim::yield_now().await; n.set(v + 1) })
+    ///     }).collect();
+    ///     for h in hs { h.await.unwrap(); }
+    ///     assert_eq!(n.get(), 2, "lost update");
+    /// }
+    /// let found = detsim::Builder::new().ignore_env().explore(program).unwrap_err();
+    /// let report = detsim::Builder::new()
+    ///     .replay_schedule(found.shrunk.clone())
+    ///     .record()
+    ///     .run_report(program());
+    /// assert!(report.output.is_err()); // the same failure, every event recorded
+    /// let text = report.trace.to_string();        // or detsim::assert_trace_snapshot!(…, report.trace)
+    /// assert!(text.contains("lost update"));
+    /// let svg = report.trace.to_svg();            // std::fs::write("failure.svg", svg)
+    /// assert!(svg.starts_with("<svg"));
     /// ```
     pub fn replay_schedule(mut self, schedule: Schedule) -> Builder {
         self.explore.replay_schedule = Some(schedule);
