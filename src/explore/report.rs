@@ -218,59 +218,101 @@ fn summary_line(kind: &FailureKind) -> String {
 }
 
 /// How to run the current test again, from what the test harness tells: libtest names the test
-/// thread after the test, nextest sets `NEXTEST_TEST_NAME` and `NEXTEST_BINARY_ID`.
+/// thread after the test, nextest sets `NEXTEST_TEST_NAME` and `NEXTEST_BINARY_ID`, and cargo sets
+/// `CARGO_PKG_NAME` and `CARGO_MANIFEST_DIR` for the test process.
 pub(super) fn test_command() -> String {
-    let name = std::env::var("NEXTEST_TEST_NAME").ok().or_else(|| {
-        std::thread::current()
-            .name()
-            .filter(|n| *n != "main" && !n.starts_with("detsim-job"))
-            .map(str::to_string)
-    });
-    let Some(name) = name else {
-        return "cargo test <test name>".to_string();
+    let env = |k: &str| std::env::var(k).ok();
+    let harness = Harness {
+        test_name: env("NEXTEST_TEST_NAME").or_else(|| {
+            std::thread::current()
+                .name()
+                .filter(|n| *n != "main" && !n.starts_with("detsim-job"))
+                .map(str::to_string)
+        }),
+        nextest_binary_id: env("NEXTEST_BINARY_ID"),
+        exe_stem: std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())),
+        manifest_dir: env("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from),
+        package: env("CARGO_PKG_NAME"),
     };
-    if name.contains(" - ") {
-        // A doc test: "src/lib.rs - path (line N)".
-        return format!("cargo test --doc -- {:?}", name);
-    }
-    let target = if let Ok(id) = std::env::var("NEXTEST_BINARY_ID") {
-        match id.split_once("::") {
-            Some((_, bin)) if !bin.contains('/') => format!("--test {bin}"),
-            Some(_) => String::new(),
-            None => "--lib".to_string(),
+    harness.command(|p| std::fs::read_to_string(p).ok())
+}
+
+/// What the harness and cargo tell about the running test.
+pub(super) struct Harness {
+    /// The test's name (libtest's thread name, or nextest's `NEXTEST_TEST_NAME`).
+    pub(super) test_name: Option<String>,
+    /// nextest's `NEXTEST_BINARY_ID`: `package`, `package::test-binary`, `package::bin/name`.
+    pub(super) nextest_binary_id: Option<String>,
+    /// The test executable's file stem, e.g. `explore_replay-0123abcd`.
+    pub(super) exe_stem: Option<String>,
+    /// `CARGO_MANIFEST_DIR`: the package's directory.
+    pub(super) manifest_dir: Option<std::path::PathBuf>,
+    /// `CARGO_PKG_NAME`.
+    pub(super) package: Option<String>,
+}
+
+impl Harness {
+    /// The `cargo test …` line; `read` reads a file (a `Cargo.toml`, or `None` if absent).
+    pub(super) fn command(&self, read: impl Fn(&std::path::Path) -> Option<String>) -> String {
+        let Some(name) = &self.test_name else {
+            return "cargo test <test name>".to_string();
+        };
+        // In a workspace, `-p` makes the line work from the workspace root (and anywhere in it).
+        let package = match (&self.package, &self.manifest_dir) {
+            (Some(p), Some(dir)) if in_workspace(dir, &read) => format!(" -p {p}"),
+            _ => String::new(),
+        };
+        if name.contains(" - ") {
+            // A doc test: "src/lib.rs - path (line N)".
+            return format!("cargo test{package} --doc -- {name:?}");
         }
-    } else {
-        let stem = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .map(|s| match s.rsplit_once('-') {
-                Some((base, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => {
-                    base.to_string()
-                }
-                _ => s,
-            });
-        let manifest = std::env::var("CARGO_MANIFEST_DIR").ok();
-        let crate_name = std::env::var("CARGO_PKG_NAME")
-            .ok()
-            .map(|n| n.replace('-', "_"));
-        match (stem, manifest) {
+        let target = match &self.nextest_binary_id {
+            Some(id) => match id.split_once("::") {
+                Some((_, bin)) if !bin.contains('/') => format!("--test {bin}"),
+                Some(_) => String::new(),
+                None => "--lib".to_string(),
+            },
+            None => self.libtest_target(&read),
+        };
+        if target.is_empty() {
+            format!("cargo test{package} -- --exact {name}")
+        } else {
+            format!("cargo test{package} {target} -- --exact {name}")
+        }
+    }
+
+    /// `--lib` or `--test NAME` from the executable's name, when cargo's variables confirm it.
+    fn libtest_target(&self, read: &impl Fn(&std::path::Path) -> Option<String>) -> String {
+        let stem = self.exe_stem.as_ref().map(|s| match s.rsplit_once('-') {
+            Some((base, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => base.to_string(),
+            _ => s.clone(),
+        });
+        let crate_name = self.package.as_ref().map(|n| n.replace('-', "_"));
+        match (stem, &self.manifest_dir) {
             (Some(stem), _) if Some(&stem) == crate_name.as_ref() => "--lib".to_string(),
             (Some(stem), Some(dir))
-                if std::path::Path::new(&dir)
-                    .join("tests")
-                    .join(format!("{stem}.rs"))
-                    .exists() =>
+                if read(&dir.join("tests").join(format!("{stem}.rs"))).is_some() =>
             {
                 format!("--test {stem}")
             }
             _ => String::new(),
         }
-    };
-    if target.is_empty() {
-        format!("cargo test -- --exact {name}")
-    } else {
-        format!("cargo test {target} -- --exact {name}")
     }
+}
+
+/// Whether the package in `dir` belongs to a workspace: a `Cargo.toml` with a `[workspace]`
+/// table in `dir` or above it.
+fn in_workspace(dir: &std::path::Path, read: &impl Fn(&std::path::Path) -> Option<String>) -> bool {
+    dir.ancestors().any(|d| {
+        read(&d.join("Cargo.toml")).is_some_and(|toml| {
+            toml.lines().any(|l| {
+                let l = l.trim();
+                l == "[workspace]" || l.starts_with("[workspace.")
+            })
+        })
+    })
 }
 
 /// The first difference between two runs' event sequences, as two lines naming tasks.
@@ -302,4 +344,90 @@ pub(super) fn first_difference(
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Harness;
+    use std::path::{Path, PathBuf};
+
+    /// A file system with these files (path, contents).
+    fn files(list: &'static [(&'static str, &'static str)]) -> impl Fn(&Path) -> Option<String> {
+        move |p: &Path| {
+            list.iter()
+                .find(|(q, _)| Path::new(q) == p)
+                .map(|(_, c)| c.to_string())
+        }
+    }
+
+    fn harness(dir: &str, stem: &str) -> Harness {
+        Harness {
+            test_name: Some("finds_it".into()),
+            nextest_binary_id: None,
+            exe_stem: Some(stem.into()),
+            manifest_dir: Some(PathBuf::from(dir)),
+            package: Some("my-crate".into()),
+        }
+    }
+
+    #[test]
+    fn a_single_package_needs_no_package_flag() {
+        let fs = files(&[
+            ("/w/Cargo.toml", "[package]\nname = \"my-crate\"\n"),
+            ("/w/tests/bank.rs", ""),
+        ]);
+        let h = harness("/w", "bank-0123abcd");
+        assert_eq!(h.command(&fs), "cargo test --test bank -- --exact finds_it");
+        let h = harness("/w", "my_crate-0123abcd");
+        assert_eq!(h.command(&fs), "cargo test --lib -- --exact finds_it");
+    }
+
+    #[test]
+    fn a_workspace_member_gets_its_package_flag() {
+        let fs = files(&[
+            ("/w/Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+            (
+                "/w/crates/my-crate/Cargo.toml",
+                "[package]\nname = \"my-crate\"\n",
+            ),
+            ("/w/crates/my-crate/tests/bank.rs", ""),
+        ]);
+        let h = harness("/w/crates/my-crate", "bank-0123abcd");
+        assert_eq!(
+            h.command(&fs),
+            "cargo test -p my-crate --test bank -- --exact finds_it"
+        );
+        let mut doc = harness("/w/crates/my-crate", "rust_out");
+        doc.test_name = Some("src/lib.rs - check (line 10)".into());
+        assert_eq!(
+            doc.command(&fs),
+            "cargo test -p my-crate --doc -- \"src/lib.rs - check (line 10)\""
+        );
+        // nextest names the binary itself.
+        let mut n = harness("/w/crates/my-crate", "whatever");
+        n.nextest_binary_id = Some("my-crate::bank".into());
+        assert_eq!(
+            n.command(&fs),
+            "cargo test -p my-crate --test bank -- --exact finds_it"
+        );
+        // A root package that is also the workspace's root.
+        let fs = files(&[
+            (
+                "/r/Cargo.toml",
+                "[package]\nname = \"my-crate\"\n\n[workspace.dependencies]\n",
+            ),
+            ("/r/tests/bank.rs", ""),
+        ]);
+        assert_eq!(
+            harness("/r", "bank-0123abcd").command(&fs),
+            "cargo test -p my-crate --test bank -- --exact finds_it"
+        );
+    }
+
+    #[test]
+    fn without_a_test_name_it_says_so() {
+        let mut h = harness("/w", "x");
+        h.test_name = None;
+        assert_eq!(h.command(files(&[])), "cargo test <test name>");
+    }
 }
