@@ -273,7 +273,9 @@ impl Core {
 
     // ----- time ---------------------------------------------------------------------------
 
-    /// The time and step for log lines, without panicking if the clock is borrowed.
+    /// The time and step for log lines, without panicking if the clock is borrowed (used by
+    /// `trace::log`, which exists only with the `logging` feature).
+    #[cfg(feature = "logging")]
     pub(crate) fn log_stamp(&self) -> Option<(Instant, u64)> {
         let now = self.clock.try_borrow().ok()?.now();
         Some((now, self.step.get()))
