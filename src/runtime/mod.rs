@@ -454,8 +454,8 @@ impl Core {
     }
 
     /// Whether cancellation of `id` was requested and its future is not yet dropped: asyncio's
-    /// state where the task's waiter future is already cancelled (S10 b), which primitives must
-    /// treat as a cancelled waiter.
+    /// state where `Task.cancel()` has already cancelled the future the task waits on, though the
+    /// task has not run since, which primitives must treat as a cancelled waiter.
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
         self.tasks
             .borrow()
