@@ -163,3 +163,32 @@ fn relative_links_in_markdown_point_at_files_that_exist() {
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
+
+/// The README answers what detsim can and cannot find, and what leaks determinism (the crate docs
+/// hold the same section with doc tests).
+#[test]
+fn readme_says_what_detsim_can_and_cannot_find() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("## What detsim can and cannot find")
+        .expect("README section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    for needle in [
+        "`.await`",
+        "check-then-act",
+        "loom",
+        "shuttle",
+        "std::time",
+        "RandomState",
+        "threads",
+        "tokio::select!",
+        "DETSIM_CHECK_DETERMINISM",
+        "NOT deterministic",
+    ] {
+        assert!(section.contains(needle), "README section lacks {needle:?}");
+    }
+    let lib = include_str!("../src/lib.rs");
+    assert!(lib.contains("//! ## What detsim can and cannot find"));
+}
