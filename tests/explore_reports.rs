@@ -67,9 +67,14 @@ fn run_child(mode: &str, env: &[(&str, &str)]) -> (bool, String) {
         "DETSIM_SCHEDULE",
         "DETSIM_STRATEGY",
         "DETSIM_ITERATIONS",
+        "DETSIM_JOBS",
+        "DETSIM_SHARD",
+        "DETSIM_SHRINK",
+        "DETSIM_CHECK_DETERMINISM",
     ] {
         cmd.env_remove(key);
     }
+    cmd.env("DETSIM_PROGRESS", "0");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -321,5 +326,46 @@ fn the_summary_counts_distinct_schedules_and_steps() {
     assert_eq!(
         s.to_string(),
         "200 schedules of portfolio explored, no failure"
+    );
+}
+
+#[test]
+fn long_explorations_show_progress_on_stderr() {
+    let (ok, stderr) = run_child(
+        "pass",
+        &[("DETSIM_ITERATIONS", "3000"), ("DETSIM_PROGRESS", "20ms")],
+    );
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("detsim: progress: "))
+        .collect();
+    assert!(!lines.is_empty(), "{stderr}");
+    for line in &lines {
+        // Plain lines (stderr is a pipe here): no carriage return, no terminal codes.
+        assert!(!line.contains('\r') && !line.contains('\x1b'), "{line:?}");
+        assert!(
+            line.starts_with("detsim: progress: portfolio: ")
+                && line.contains(" of 3,000 schedules run, ")
+                && line.contains("/s, ")
+                && line.ends_with("s elapsed"),
+            "{line}"
+        );
+    }
+    assert!(
+        stderr.contains("detsim: portfolio: 3,000 schedules run ("),
+        "{stderr}"
+    );
+    // Off is off, and a bad value is a clear error.
+    let (ok, stderr) = run_child(
+        "pass",
+        &[("DETSIM_ITERATIONS", "300"), ("DETSIM_PROGRESS", "0")],
+    );
+    assert!(ok && !stderr.contains("detsim: progress:"), "{stderr}");
+    let (ok, stderr) = run_child("pass", &[("DETSIM_PROGRESS", "sometimes")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("DETSIM_PROGRESS=\"sometimes\" is not valid: expected `0`, `off`"),
+        "{stderr}"
     );
 }

@@ -10,6 +10,7 @@
 //! | `DETSIM_SHARD` | `k/n` with `1 <= k <= n` | run only shard `k` of `n` of the schedules |
 //! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` | run every schedule twice and compare |
 //! | `DETSIM_SHRINK` | as above | shrink the failing schedule (default: on, but off for a replay) |
+//! | `DETSIM_PROGRESS` | as above, or a delay such as `5s` / `500ms` | progress lines on stderr (default: on, after 2 s) |
 //!
 //! A malformed value is an error naming the variable and the accepted forms; an empty value counts
 //! as unset.
@@ -17,6 +18,7 @@
 use std::fmt;
 
 use super::Strategy;
+use super::progress::ProgressSetting;
 use super::schedule::Schedule;
 
 /// The environment's overrides, as read by [`Overrides::from_env`].
@@ -38,6 +40,8 @@ pub struct Overrides {
     pub check_determinism: Option<bool>,
     /// `DETSIM_SHRINK`.
     pub shrink: Option<bool>,
+    /// `DETSIM_PROGRESS`.
+    pub progress: Option<ProgressSetting>,
 }
 
 /// A malformed environment variable.
@@ -157,6 +161,18 @@ impl Overrides {
         };
         o.check_determinism = switch("DETSIM_CHECK_DETERMINISM")?;
         o.shrink = switch("DETSIM_SHRINK")?;
+        if let Some(v) = var("DETSIM_PROGRESS") {
+            let accepted = "`0`, `off`, `false` or `no` to turn progress lines off; `1`, `on`, \
+                            `true` or `yes` for the default (after 2s); or a delay with its unit, \
+                            such as `5s` or `500ms`, for the first line and between lines";
+            o.progress = Some(match switch("DETSIM_PROGRESS") {
+                Ok(Some(true)) => ProgressSetting::On,
+                Ok(Some(false)) => ProgressSetting::Off,
+                _ => parse_delay(&v)
+                    .map(ProgressSetting::Every)
+                    .ok_or_else(|| err("DETSIM_PROGRESS", &v, accepted))?,
+            });
+        }
         if o.seed.is_some() && o.schedule.is_some() {
             return Err(err(
                 "DETSIM_SCHEDULE",
@@ -166,6 +182,18 @@ impl Overrides {
         }
         Ok(o)
     }
+}
+
+/// `5s`, `0.5s`, `500ms`: a positive delay with its unit.
+fn parse_delay(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else {
+        (s.strip_suffix('s')?, 1.0)
+    };
+    let secs = number.trim().parse::<f64>().ok()? * scale;
+    (secs.is_finite() && secs > 0.0 && secs < 1e9).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
 fn parse_u64(s: &str) -> Option<u64> {
@@ -207,6 +235,14 @@ mod tests {
         assert_eq!(o.check_determinism, Some(true));
         assert!(o.strategy.is_some());
         assert_eq!(o.shrink, Some(false));
+        let p = |v: &str| with(&[("DETSIM_PROGRESS", v)]).unwrap().progress;
+        assert_eq!(p("0"), Some(ProgressSetting::Off));
+        assert_eq!(p("off"), Some(ProgressSetting::Off));
+        assert_eq!(p("1"), Some(ProgressSetting::On));
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(p("5s"), Some(ProgressSetting::Every(ms(5000))));
+        assert_eq!(p("250ms"), Some(ProgressSetting::Every(ms(250))));
+        assert_eq!(p("0.5 s"), Some(ProgressSetting::Every(ms(500))));
     }
 
     #[test]
@@ -225,6 +261,9 @@ mod tests {
             ("DETSIM_SHARD", "1", "`k/n`"),
             ("DETSIM_CHECK_DETERMINISM", "maybe", "`1`, `true`"),
             ("DETSIM_SHRINK", "please", "`0`, `false`"),
+            ("DETSIM_PROGRESS", "2", "such as `5s` or `500ms`"),
+            ("DETSIM_PROGRESS", "fast", "`0`, `off`"),
+            ("DETSIM_PROGRESS", "-1s", "a delay with its unit"),
             ("DETSIM_SCHEDULE", "abc", "must start with `ds1.`"),
             ("DETSIM_STRATEGY", "quantum", "random"),
         ] {

@@ -49,6 +49,7 @@
 //! * Wall-clock time is read for the time budget only, never for a decision.
 
 mod env;
+mod progress;
 mod report;
 mod schedule;
 mod shrink;
@@ -56,6 +57,7 @@ mod strategy;
 mod tally;
 
 pub use env::{EnvError, Overrides};
+pub use progress::ProgressSetting;
 pub use report::{Determinism, Found, Summary};
 use report::{first_difference, test_command};
 pub use schedule::{Schedule, ScheduleParseError};
@@ -82,6 +84,7 @@ pub(crate) struct Settings {
     pub(crate) shrink_runs: usize,
     /// `None`: shrink a find, not a replay.
     pub(crate) shrink: Option<bool>,
+    pub(crate) progress: ProgressSetting,
     pub(crate) trace_tail: usize,
     pub(crate) use_env: bool,
     pub(crate) replay_seed: Option<u64>,
@@ -99,6 +102,7 @@ impl Default for Settings {
             check_determinism: false,
             shrink_runs: 2000,
             shrink: None,
+            progress: ProgressSetting::On,
             trace_tail: 40,
             use_env: true,
             replay_seed: None,
@@ -282,6 +286,18 @@ impl Builder {
         self
     }
 
+    /// Whether a long exploration prints progress lines to stderr (default on: the first after
+    /// 2 s; `DETSIM_PROGRESS` overrides, e.g. `DETSIM_PROGRESS=0`). They show schedules done,
+    /// the rate, the elapsed time and the strategy, and never affect what runs.
+    pub fn progress(mut self, on: bool) -> Builder {
+        self.explore.progress = if on {
+            ProgressSetting::On
+        } else {
+            ProgressSetting::Off
+        };
+        self
+    }
+
     /// Ignore the `DETSIM_*` environment variables (for tests of detsim itself, and for harnesses
     /// that read their own configuration).
     pub fn ignore_env(mut self) -> Builder {
@@ -369,18 +385,22 @@ impl Builder {
         if let Some(on) = overrides.shrink {
             settings.shrink = Some(on);
         }
+        if let Some(p) = overrides.progress {
+            settings.progress = p;
+        }
         config.record = None;
         let campaign = match (&settings.strategy, &self.scheduler) {
             (Some(s), _) => s.to_string(),
             (None, Some(custom)) => custom.name(),
             (None, None) => Strategy::default().to_string(),
         };
+        let progress = progress::Progress::new(settings.progress, &campaign, settings.schedules);
         let explorer = Explorer {
             make: &make,
             config,
             settings,
             custom: std::cell::RefCell::new(self.scheduler),
-            tally: Mutex::default(),
+            tally: Mutex::new(Tally::new(progress)),
         };
         let given = match overrides.schedule {
             Some(s) => Some((s, "DETSIM_SCHEDULE")),
@@ -402,6 +422,7 @@ impl Builder {
             found.called_at = Some(called_at.to_string());
             found
         });
+        explorer.tally.lock().unwrap().finish();
         eprintln!(
             "{}",
             explorer.summary_line(&campaign, &result, started.elapsed())

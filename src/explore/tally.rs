@@ -12,18 +12,27 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
+use super::progress::Progress;
 use crate::base::Decision;
 
-/// Schedules run, distinct decision logs among them, and steps.
+/// Schedules run, distinct decision logs among them, and steps; and the progress printer.
 #[derive(Default)]
 pub(super) struct Tally {
     pub(super) runs: u64,
     pub(super) steps: u64,
     /// A 64-bit hash of each distinct decision log (only counted, never iterated).
     logs: HashSet<u64>,
+    progress: Option<Progress>,
 }
 
 impl Tally {
+    pub(super) fn new(progress: Option<Progress>) -> Tally {
+        Tally {
+            progress,
+            ..Tally::default()
+        }
+    }
+
     pub(super) fn count(&mut self, decisions: &[Decision], steps: u64) {
         self.runs += 1;
         self.steps += steps;
@@ -31,6 +40,16 @@ impl Tally {
         let mut h = DefaultHasher::new();
         decisions.hash(&mut h);
         self.logs.insert(h.finish());
+        if let Some(p) = &mut self.progress {
+            p.tick(self.runs);
+        }
+    }
+
+    /// Ends the progress display (clears a line left on a terminal).
+    pub(super) fn finish(&mut self) {
+        if let Some(p) = &mut self.progress {
+            p.finish();
+        }
     }
 
     pub(super) fn distinct(&self) -> u64 {
