@@ -38,6 +38,11 @@ pub(super) struct Progress {
     planned: u64,
     /// Whether a line on a terminal waits to be cleared.
     shown: bool,
+    /// The clock is read every `stride` schedules (a power of two, adapted so that reads are
+    /// about a millisecond apart): reading it after every short schedule would cost more than
+    /// the tally itself.
+    stride: u64,
+    last_read: Duration,
 }
 
 impl Progress {
@@ -59,12 +64,24 @@ impl Progress {
             strategy: strategy.to_string(),
             planned,
             shown: false,
+            stride: 1,
+            last_read: Duration::ZERO,
         })
     }
 
     /// Called after each schedule with the number done; prints when a line is due.
     pub(super) fn tick(&mut self, done: u64) {
+        if done % self.stride != 0 {
+            return;
+        }
         let elapsed = self.start.elapsed();
+        let since = elapsed.saturating_sub(self.last_read);
+        self.last_read = elapsed;
+        if since < Duration::from_micros(500) && self.stride < 1 << 16 {
+            self.stride *= 2;
+        } else if since > Duration::from_millis(50) && self.stride > 1 {
+            self.stride /= 2;
+        }
         if let Some(line) = self.due(done, elapsed) {
             let mut err = std::io::stderr().lock();
             let _ = if self.tty {
