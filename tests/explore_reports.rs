@@ -369,3 +369,29 @@ fn long_explorations_show_progress_on_stderr() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_determinism_check_covers_asyncio_order_too() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Global state left over from the previous run: every run yields a different number of times.
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let found = Builder::new()
+        .ignore_env()
+        .check_determinism(true)
+        .explore(|| async {
+            for _ in 0..RUNS.fetch_add(1, Ordering::Relaxed) % 2 {
+                yield_now().await;
+            }
+        })
+        .unwrap_err();
+    let report = found.to_string();
+    assert_eq!(
+        found.found_in, "asyncio's own order (run first)",
+        "{report}"
+    );
+    assert!(report.contains("NOT deterministic"), "{report}");
+    assert!(
+        !found.seed_replays && !report.contains("DETSIM_SEED="),
+        "{report}"
+    );
+}

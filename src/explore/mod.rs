@@ -699,6 +699,11 @@ where
                 };
                 return Err(self.found(f, ran.decisions, origin));
             }
+            if self.settings.check_determinism {
+                if let Some(found) = self.determinism_each(&ran, base, "Fifo", None, 1) {
+                    return Err(found);
+                }
+            }
         }
         let (template, warm_runs) = self.warm_up(first);
         if let Some((seed, from)) = only_seed {
@@ -754,7 +759,7 @@ where
                 return Err(self.found(f, ran.decisions, origin));
             }
             if self.settings.check_determinism {
-                if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
+                if let Some(found) = self.determinism_each(&ran, seed, &name, Some(i), ran_count) {
                     return Err(found);
                 }
             }
@@ -812,7 +817,7 @@ where
                 return Err(self.found(f, ran.decisions, origin));
             }
             if self.settings.check_determinism {
-                if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
+                if let Some(found) = self.determinism_each(&ran, seed, &name, Some(i), ran_count) {
                     return Err(found);
                 }
             }
@@ -1004,7 +1009,7 @@ where
         ran: &Ran,
         seed: u64,
         name: &str,
-        index: u64,
+        index: Option<u64>,
         count: u64,
     ) -> Option<Box<Found>> {
         let diff = self.replay_differs(&ran.decisions, None)?;
@@ -1024,10 +1029,11 @@ where
             failure: failure.clone(),
             original: failure,
             strategy: name.to_string(),
-            index: Some(index),
+            index,
             schedules_run: count,
             seed,
-            seed_replays: self.strategy().is_none_or(|s| s.build().fork().is_some()),
+            seed_replays: index.is_some()
+                && self.strategy().is_none_or(|s| s.build().fork().is_some()),
             schedule: schedule.clone(),
             shrunk: schedule,
             shrink_runs: 0,
@@ -1036,7 +1042,10 @@ where
             given_schedule: false,
             determinism: Determinism::Differs(diff),
             test_command: test_command(),
-            found_in: format!("schedule #{index}"),
+            found_in: index.map_or_else(
+                || "asyncio's own order (run first)".to_string(),
+                |i| format!("schedule #{i}"),
+            ),
             called_at: None,
         }))
     }
