@@ -255,6 +255,12 @@ fn a_replay_from_the_environment_names_the_variable() {
         "{stderr}"
     );
     assert!(stderr.contains("given by DETSIM_SCHEDULE"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "detsim: replay of the schedule given by DETSIM_SCHEDULE: 1 schedule run (1 distinct), "
+        ),
+        "{stderr}"
+    );
     assert!(!stderr.contains("seed: 0"), "{stderr}");
     assert!(!stderr.contains("replays spent shrinking"), "{stderr}");
     let (_, stderr) = run_child(
@@ -291,7 +297,8 @@ fn every_exploration_prints_one_summary_line() {
     );
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("no failure; Dfs (preemption bound): all ")
+        stderr.contains("detsim: dfs:1: ")
+            && stderr.contains(" steps, Dfs (preemption bound): all ")
             && stderr.contains(" schedules within 1 preemption explored"),
         "{stderr}"
     );
