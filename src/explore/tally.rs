@@ -12,7 +12,10 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
+use std::future::Future;
+
 use super::progress::Progress;
+use super::{Explorer, Found, Ran, Summary};
 use crate::base::Decision;
 
 /// Schedules run, distinct decision logs among them, and steps; and the progress printer.
@@ -51,6 +54,58 @@ impl Tally {
 
     pub(super) fn distinct(&self) -> u64 {
         self.logs.len() as u64
+    }
+}
+
+impl<'a, F, Fut> Explorer<'a, F>
+where
+    F: Fn() -> Fut + Sync,
+    Fut: Future<Output = ()>,
+{
+    /// Counts a schedule of the campaign (not a calibration, shrinking or determinism replay).
+    pub(super) fn count(&self, ran: &Ran) {
+        self.tally.lock().unwrap().count(&ran.decisions, ran.steps);
+    }
+
+    /// A summary of the campaign, with the tally's counts.
+    pub(super) fn summary(
+        &self,
+        schedules: u64,
+        strategy: String,
+        exhausted: bool,
+        coverage: Option<String>,
+    ) -> Summary {
+        let tally = self.tally.lock().unwrap();
+        Summary {
+            schedules,
+            strategy,
+            exhausted,
+            coverage,
+            distinct: tally.distinct(),
+            steps: tally.steps,
+        }
+    }
+
+    /// The line printed at the end of an exploration: strategy, schedules run and distinct,
+    /// steps, the outcome, and the wall time (only here: it is for the person reading).
+    pub(super) fn summary_line(
+        &self,
+        campaign: &str, // the strategy, or what is replayed
+        result: &Result<Summary, Box<Found>>,
+        wall: std::time::Duration,
+    ) -> String {
+        let tally = self.tally.lock().unwrap();
+        let outcome = match result {
+            // An exhaustive search says what it covered ("all N schedules within b preemptions
+            // explored…, no failure").
+            Ok(s) => s
+                .coverage
+                .clone()
+                .unwrap_or_else(|| "no failure".to_string()),
+            Err(f) if f.given_schedule => format!("the replayed schedule fails ({})", f.found_in),
+            Err(f) => format!("a failure in {}", f.found_in),
+        };
+        line(campaign, &tally, &outcome, wall)
     }
 }
 
