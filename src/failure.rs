@@ -227,8 +227,10 @@ impl Failure {
                 writeln!(
                     f,
                     "  the same schedule, run twice, did different things: the program depends on \
-                     something detsim does not control (HashMap iteration order, the wall clock, \
-                     threads, global state left over from an earlier run)"
+                     something detsim does not control (HashMap iteration order, the wall clock \
+                     such as std::time::Instant, OS threads, global state left over from an \
+                     earlier run, or tokio::select! from the real tokio crate, whose branch order \
+                     is tokio's own random draw: build with detsim-tokio under --cfg detsim)"
                 )?;
                 for line in message.lines() {
                     writeln!(f, "    {line}")?;

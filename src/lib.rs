@@ -123,8 +123,9 @@
 //!   are decisions;
 //! * OS threads, thread pools, `spawn_blocking`, another runtime's I/O: a waker invoked from
 //!   another thread fails the run with [`FailureKind::ForeignWake`];
-//! * `tokio::select!` without `biased;`: it picks the branch to poll first with tokio's own random
-//!   generator, not with detsim's (add `biased;`, or use `futures::select_biased!`);
+//! * `tokio::select!` from the real tokio crate without `biased;`: it picks the branch to poll
+//!   first with tokio's own random generator, not with detsim's (use detsim-tokio under
+//!   `--cfg detsim`, whose `select!` makes that order a decision, or add `biased;`);
 //! * global state (`static`s, thread-locals) that one run leaves behind for the next.
 //!
 //! **How detsim reports it.** Every failing schedule is replayed twice with recording on and the
@@ -160,6 +161,10 @@
 //! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
 //! * `proptest` (feature `proptest`): schedules as proptest values, shrunk with the test's inputs.
 //! * [`Builder`], [`run`], [`Failure`]: starting runs and reading their failures.
+//! * [`macro@test`]: `#[detsim::test] async fn name() { … }`, a test explored like [`check`].
+//!
+//! For code written against tokio, the `detsim-tokio` crate is a drop-in `tokio` that runs on
+//! detsim under `RUSTFLAGS="--cfg detsim"`, its `#[tokio::test]`s explored the same way.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -188,7 +193,83 @@ pub mod trace;
 pub mod __private {
     #[cfg(feature = "snapshots")]
     pub use insta;
+
+    /// What a test body may return: `()`, or a `Result` whose `Err` fails the test.
+    pub trait TestOutput {
+        /// Panics (failing the schedule) on an `Err`.
+        fn check(self);
+    }
+
+    impl TestOutput for () {
+        fn check(self) {}
+    }
+
+    impl<T, E: std::fmt::Debug> TestOutput for Result<T, E> {
+        #[track_caller]
+        fn check(self) {
+            if let Err(e) = self {
+                panic!("the test returned Err: {e:?}");
+            }
+        }
+    }
+
+    /// `#[detsim::test(strategy = "...")]`: the strategy, or a panic naming the argument.
+    pub fn strategy_argument(s: &str) -> crate::explore::Strategy {
+        s.parse().unwrap_or_else(|forms| {
+            panic!("#[detsim::test(strategy = {s:?})]: not a strategy; write {forms}")
+        })
+    }
 }
+
+/// Explores an `async fn` test under many schedules: `#[detsim::test] async fn name() { … }` is a
+/// `#[test]` whose body runs under [`check`], honouring every `DETSIM_*` variable.
+///
+/// Optional arguments set the exploration, as the [`Builder`] methods of the same names do:
+/// `schedules = N`, `strategy = "portfolio|random|fifo|pct[:depth]|urw|dfs[:bound]|delays[:bound]"`,
+/// `seed = N` (the base seed), `max_steps = N`, `jobs = N`; `crate = "path"` names detsim when the
+/// dependency is renamed. A body that returns a `Result` fails the schedule on `Err`. A failure
+/// panics with detsim's report, whose replay lines name this test.
+///
+/// ```
+/// # mod wrap {
+/// use std::{cell::Cell, rc::Rc};
+///
+/// #[detsim::test(schedules = 200, strategy = "pct:3")]
+/// async fn counter_is_atomic_without_awaits() {
+///     let n = Rc::new(Cell::new(0));
+///     let hs: Vec<_> = (0..3)
+///         .map(|_| {
+///             let n = n.clone();
+///             detsim::spawn(async move { n.set(n.get() + 1) })
+///         })
+///         .collect();
+///     for h in hs {
+///         h.await.unwrap();
+///     }
+///     assert_eq!(n.get(), 3);
+/// }
+///
+/// #[detsim::test]
+/// async fn returns_a_result() -> Result<(), String> {
+///     detsim::yield_now().await;
+///     Ok(())
+/// }
+/// # }
+/// ```
+///
+/// A non-async function, an argument or generics on the function, or an unknown attribute argument
+/// is a compile error that says what to write:
+///
+/// ```compile_fail
+/// #[detsim::test]
+/// fn not_async() {}
+/// ```
+///
+/// ```compile_fail
+/// #[detsim::test(iterations = 5)] // unknown: the budget is `schedules`
+/// async fn t() {}
+/// ```
+pub use detsim_macros::test;
 
 pub use base::event;
 pub use combinators::{gather, try_gather};

@@ -273,6 +273,10 @@ fn nondeterminism_is_detected_with_the_first_difference() {
     let report = found.to_string();
     assert!(report.contains("event"), "{report}");
     assert!(report.contains("NOT deterministic"), "{report}");
+    assert!(
+        report.contains("RandomState") && report.contains("tokio::select!"),
+        "{report}"
+    );
 }
 
 /// Two tasks, one yield each, correct program: Dfs covers every schedule within its bound and

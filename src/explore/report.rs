@@ -2,6 +2,7 @@
 //! [`Summary`] (every schedule passed), and how the report names the test to run again.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use super::Schedule;
 use crate::base::Decision;
@@ -101,6 +102,13 @@ pub struct Found {
     pub called_at: Option<String>,
 }
 
+/// What usually makes a program replay differently: every source of nondeterminism that bypasses
+/// detsim's decisions.
+pub(crate) const NONDETERMINISM_HINT: &str = "usual causes: the wall clock (std::time::Instant, \
+     SystemTime), HashMap/HashSet iteration order (RandomState), OS threads, and tokio::select! \
+     from the real tokio crate (its branch order comes from tokio's own random generator; use \
+     detsim-tokio under --cfg detsim, whose select! order is a decision)";
+
 fn away_from_fifo(d: &[Decision]) -> usize {
     d.iter()
         .filter(|d| matches!(d, Decision::Task { index, .. } if *index != 0))
@@ -180,6 +188,7 @@ impl fmt::Display for Found {
                 for line in m.lines() {
                     writeln!(f, "    {line}")?;
                 }
+                writeln!(f, "    {NONDETERMINISM_HINT}")?;
             }
         }
         writeln!(f, "\n  replay it:")?;
@@ -230,11 +239,11 @@ pub(super) fn test_command() -> String {
                 .map(str::to_string)
         }),
         nextest_binary_id: env("NEXTEST_BINARY_ID"),
-        exe_stem: std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())),
-        manifest_dir: env("CARGO_MANIFEST_DIR").map(std::path::PathBuf::from),
+        exe: std::env::current_exe().ok(),
+        manifest_dir: env("CARGO_MANIFEST_DIR").map(PathBuf::from),
         package: env("CARGO_PKG_NAME"),
+        cfg_detsim: cfg!(detsim),
+        target_dir_set: std::env::var_os("CARGO_TARGET_DIR").is_some(),
     };
     harness.command(|p| std::fs::read_to_string(p).ok())
 }
@@ -245,28 +254,28 @@ pub(super) struct Harness {
     pub(super) test_name: Option<String>,
     /// nextest's `NEXTEST_BINARY_ID`: `package`, `package::test-binary`, `package::bin/name`.
     pub(super) nextest_binary_id: Option<String>,
-    /// The test executable's file stem, e.g. `explore_replay-0123abcd`.
-    pub(super) exe_stem: Option<String>,
+    /// The test executable, e.g. `…/target/debug/deps/explore_replay-0123abcd`.
+    pub(super) exe: Option<PathBuf>,
     /// `CARGO_MANIFEST_DIR`: the package's directory.
-    pub(super) manifest_dir: Option<std::path::PathBuf>,
+    pub(super) manifest_dir: Option<PathBuf>,
     /// `CARGO_PKG_NAME`.
     pub(super) package: Option<String>,
+    /// Whether this build has `--cfg detsim` (detsim-tokio's simulation).
+    pub(super) cfg_detsim: bool,
+    /// Whether `CARGO_TARGET_DIR` is set (then cargo finds the build without `--target-dir`).
+    pub(super) target_dir_set: bool,
 }
 
 impl Harness {
     /// The `cargo test …` line; `read` reads a file (a `Cargo.toml`, or `None` if absent).
-    pub(super) fn command(&self, read: impl Fn(&std::path::Path) -> Option<String>) -> String {
+    pub(super) fn command(&self, read: impl Fn(&Path) -> Option<String>) -> String {
         let Some(name) = &self.test_name else {
             return "cargo test <test name>".to_string();
         };
-        // In a workspace, `-p` makes the line work from the workspace root (and anywhere in it).
-        let package = match (&self.package, &self.manifest_dir) {
-            (Some(p), Some(dir)) if in_workspace(dir, &read) => format!(" -p {p}"),
-            _ => String::new(),
-        };
+        let cargo = self.cargo(&read);
         if name.contains(" - ") {
             // A doc test: "src/lib.rs - path (line N)".
-            return format!("cargo test{package} --doc -- {name:?}");
+            return format!("{cargo} --doc -- {name:?}");
         }
         let target = match &self.nextest_binary_id {
             Some(id) => match id.split_once("::") {
@@ -277,18 +286,56 @@ impl Harness {
             None => self.libtest_target(&read),
         };
         if target.is_empty() {
-            format!("cargo test{package} -- --exact {name}")
+            format!("{cargo} -- --exact {name}")
         } else {
-            format!("cargo test{package} {target} -- --exact {name}")
+            format!("{cargo} {target} -- --exact {name}")
         }
     }
 
+    /// `cargo test`, with what else the replay needs: `RUSTFLAGS="--cfg detsim"` when this build
+    /// has it (detsim-tokio's simulation), `-p NAME` for a workspace member other than the root
+    /// package (so the line works pasted at the workspace root), and `--target-dir DIR` when the
+    /// test binary was built outside the workspace's `target/`.
+    fn cargo(&self, read: &impl Fn(&Path) -> Option<String>) -> String {
+        let mut cmd = String::new();
+        if self.cfg_detsim {
+            cmd.push_str("RUSTFLAGS=\"--cfg detsim\" ");
+        }
+        cmd.push_str("cargo test");
+        let Some(manifest) = &self.manifest_dir else {
+            return cmd;
+        };
+        let Some(root) = manifest.ancestors().find(|d| is_workspace(d, read)) else {
+            return cmd;
+        };
+        if root != manifest {
+            if let Some(pkg) = &self.package {
+                cmd.push_str(&format!(" -p {pkg}"));
+            }
+        }
+        // The binary lives in TARGET/PROFILE/deps/NAME-HASH.
+        let target = self.exe.as_ref().and_then(|exe| exe.ancestors().nth(3));
+        if let Some(target) = target {
+            if target != root.join("target") && !self.target_dir_set {
+                let shown = target.strip_prefix(root).unwrap_or(target);
+                cmd.push_str(&format!(" --target-dir {}", shown.display()));
+            }
+        }
+        cmd
+    }
+
     /// `--lib` or `--test NAME` from the executable's name, when cargo's variables confirm it.
-    fn libtest_target(&self, read: &impl Fn(&std::path::Path) -> Option<String>) -> String {
-        let stem = self.exe_stem.as_ref().map(|s| match s.rsplit_once('-') {
-            Some((base, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => base.to_string(),
-            _ => s.clone(),
-        });
+    fn libtest_target(&self, read: &impl Fn(&Path) -> Option<String>) -> String {
+        let stem = self
+            .exe
+            .as_ref()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .map(|s| match s.rsplit_once('-') {
+                Some((base, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+                    base.to_string()
+                }
+                _ => s,
+            });
         let crate_name = self.package.as_ref().map(|n| n.replace('-', "_"));
         match (stem, &self.manifest_dir) {
             (Some(stem), _) if Some(&stem) == crate_name.as_ref() => "--lib".to_string(),
@@ -302,17 +349,10 @@ impl Harness {
     }
 }
 
-/// Whether the package in `dir` belongs to a workspace: a `Cargo.toml` with a `[workspace]`
-/// table in `dir` or above it.
-fn in_workspace(dir: &std::path::Path, read: &impl Fn(&std::path::Path) -> Option<String>) -> bool {
-    dir.ancestors().any(|d| {
-        read(&d.join("Cargo.toml")).is_some_and(|toml| {
-            toml.lines().any(|l| {
-                let l = l.trim();
-                l == "[workspace]" || l.starts_with("[workspace.")
-            })
-        })
-    })
+/// Whether `dir` is a workspace's root: its `Cargo.toml` has a `[workspace]` table.
+fn is_workspace(dir: &Path, read: &impl Fn(&Path) -> Option<String>) -> bool {
+    read(&dir.join("Cargo.toml"))
+        .is_some_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
 }
 
 /// The first difference between two runs' event sequences, as two lines naming tasks.
@@ -360,14 +400,22 @@ mod tests {
         }
     }
 
-    fn harness(dir: &str, stem: &str) -> Harness {
+    /// A test binary `stem` of the package in `dir`, built in `target`.
+    fn built(dir: &str, target: &str, stem: &str) -> Harness {
         Harness {
             test_name: Some("finds_it".into()),
             nextest_binary_id: None,
-            exe_stem: Some(stem.into()),
+            exe: Some(PathBuf::from(format!("{target}/debug/deps/{stem}"))),
             manifest_dir: Some(PathBuf::from(dir)),
             package: Some("my-crate".into()),
+            cfg_detsim: false,
+            target_dir_set: false,
         }
+    }
+
+    /// Built in `/w/target` (the workspace root is `/w` in most of these tests).
+    fn harness(dir: &str, stem: &str) -> Harness {
+        built(dir, "/w/target", stem)
     }
 
     #[test]
@@ -410,17 +458,38 @@ mod tests {
             n.command(&fs),
             "cargo test -p my-crate --test bank -- --exact finds_it"
         );
-        // A root package that is also the workspace's root.
+        // Built elsewhere: the line says where.
+        let elsewhere = built(
+            "/w/crates/my-crate",
+            "/w/crates/my-crate/target",
+            "bank-01ab",
+        );
+        assert_eq!(
+            elsewhere.command(&fs),
+            "cargo test -p my-crate --target-dir crates/my-crate/target --test bank -- --exact finds_it"
+        );
+        // A build with --cfg detsim says so.
+        let mut sim = harness("/w/crates/my-crate", "bank-0123abcd");
+        sim.cfg_detsim = true;
+        assert!(
+            sim.command(&fs)
+                .starts_with("RUSTFLAGS=\"--cfg detsim\" cargo test -p my-crate ")
+        );
+    }
+
+    #[test]
+    fn the_root_package_of_a_workspace_needs_no_package_flag() {
+        // `cargo test` at the root of a workspace whose root is a package tests that package.
         let fs = files(&[
             (
-                "/r/Cargo.toml",
-                "[package]\nname = \"my-crate\"\n\n[workspace.dependencies]\n",
+                "/w/Cargo.toml",
+                "[package]\nname = \"my-crate\"\n\n[workspace]\nmembers = [\"x\"]\n",
             ),
-            ("/r/tests/bank.rs", ""),
+            ("/w/tests/bank.rs", ""),
         ]);
         assert_eq!(
-            harness("/r", "bank-0123abcd").command(&fs),
-            "cargo test -p my-crate --test bank -- --exact finds_it"
+            harness("/w", "bank-0123abcd").command(&fs),
+            "cargo test --test bank -- --exact finds_it"
         );
     }
 

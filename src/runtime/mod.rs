@@ -285,6 +285,15 @@ impl Core {
         self.clock.borrow().now()
     }
 
+    /// Moves the clock forward by `d` at once (tokio's test-util `advance`); timers now due fire
+    /// at the start of the next iteration, in (deadline, insertion) order.
+    pub(crate) fn advance_clock(&self, d: std::time::Duration) -> Instant {
+        let to = self.now().saturating_add(d);
+        self.clock.borrow_mut().advance_to(to);
+        self.emit(EventKind::ClockAdvance { to });
+        to
+    }
+
     pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
         let key = self.clock.borrow_mut().insert(deadline, waker);
         self.emit(EventKind::TimerSet { deadline });

@@ -115,6 +115,16 @@ pub fn current_id() -> TaskId {
         .expect("detsim::task::current_id called while no task is running")
 }
 
+/// The id of the task that is running, or `None` outside a detsim run or between polls.
+///
+/// ```
+/// assert_eq!(detsim::task::try_current_id(), None);
+/// detsim::run(async { assert_eq!(detsim::task::try_current_id().map(|t| t.as_u32()), Some(0)) });
+/// ```
+pub fn try_current_id() -> Option<TaskId> {
+    runtime::try_with_core(|c| c.current_task()).flatten()
+}
+
 /// The name of the task that is running (`"main"` for the main future).
 ///
 /// # Panics

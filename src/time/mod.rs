@@ -48,6 +48,38 @@ pub fn now() -> Instant {
     crate::runtime::with_core("detsim::time::now", |c| c.now())
 }
 
+/// Moves simulated time forward by `d` at once, without waiting for the runnable tasks to go
+/// idle: the one way to move the clock other than every task waiting (tokio's test-util
+/// `time::advance`, which detsim-tokio builds on). Timers that become due fire at the start of the
+/// next iteration, in (deadline, insertion) order, so they wake their tasks at the new time.
+/// Returns the new time.
+///
+/// # Panics
+///
+/// Outside a detsim run.
+///
+/// ```
+/// use detsim::time::{advance, now, Duration};
+/// detsim::run(async {
+///     advance(Duration::from_secs(3));
+///     assert_eq!(now().to_string(), "3s");
+/// });
+/// ```
+pub fn advance(d: Duration) -> Instant {
+    crate::runtime::with_core("detsim::time::advance", |c| c.advance_clock(d))
+}
+
+/// The current simulated time, or `None` outside a detsim run (for code that runs both inside
+/// and outside one, such as detsim-tokio's runtime facade).
+///
+/// ```
+/// assert_eq!(detsim::time::try_now(), None);
+/// detsim::run(async { assert_eq!(detsim::time::try_now(), Some(detsim::time::Instant::ZERO)) });
+/// ```
+pub fn try_now() -> Option<Instant> {
+    crate::runtime::try_with_core(|c| c.now())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
