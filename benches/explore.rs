@@ -11,11 +11,23 @@
 //!    PCT depth 3), over 100 base seeds: median and 90th percentile. Shuttle's part runs in a child
 //!    process with stderr discarded, because shuttle prints every failure it finds.
 //!
-//! `cargo bench --bench explore` (`-- --quick` for fewer rounds and seeds, `-- --throughput` or
-//! `-- --bugs` for one part).
+//! 3. **Throughput on the demonstrations** (`-- --demos`): schedules per second of each
+//!    demonstration program and its fixed variant, both tools, the same algorithm, one fresh
+//!    single-schedule run per seed (failing schedules count and do not stop the loop).
+//!
+//! `cargo bench --bench explore` (`-- --quick` for fewer rounds and seeds, `-- --throughput`,
+//! `-- --bugs` or `-- --demos` for one part; `-- --only detsim|shuttle random|pct N` runs one
+//! tool on the lock workload alone, for callgrind).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+
+#[path = "common/mod.rs"]
+mod bench_common;
+
+/// Counts allocations for `--allocs`; every other part runs with counting switched off.
+#[global_allocator]
+static ALLOC: bench_common::CountingAlloc = bench_common::CountingAlloc;
 
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -151,12 +163,15 @@ fn yields(n: usize) {
     }
 }
 
-fn shuttle_lost_update() {
+/// `FIXED`: the deposit holds a lock across its read, await and write.
+fn shuttle_lost_update<const FIXED: bool>() {
     let balance = Arc::new(AtomicU32::new(100));
+    let lock = Arc::new(shuttle::sync::Mutex::new(()));
     let deposit = |setup: usize, amount: u32| {
-        let balance = balance.clone();
+        let (balance, lock) = (balance.clone(), lock.clone());
         shuttle::thread::spawn(move || {
             yields(setup);
+            let _g = FIXED.then(|| lock.lock().unwrap());
             let v = balance.load(Ordering::Relaxed);
             shuttle::thread::yield_now();
             balance.store(v + amount, Ordering::Relaxed);
@@ -237,7 +252,8 @@ fn shuttle_event_cleared_too_early() {
     consumer.join().unwrap();
 }
 
-fn shuttle_condition_if_not_while() {
+/// `FIXED`: the consumer re-checks the queue in a `while` loop.
+fn shuttle_condition_if_not_while<const FIXED: bool>() {
     let state = Arc::new((
         shuttle::sync::Mutex::new(VecDeque::<u32>::new()),
         shuttle::sync::Condvar::new(),
@@ -248,7 +264,11 @@ fn shuttle_condition_if_not_while() {
             yields(setup);
             let (m, cv) = &*state;
             let mut q = m.lock().unwrap();
-            if q.is_empty() {
+            if FIXED {
+                while q.is_empty() {
+                    q = cv.wait(q).unwrap();
+                }
+            } else if q.is_empty() {
                 q = cv.wait(q).unwrap();
             }
             assert!(q.pop_front().is_some(), "woke to an empty queue");
@@ -272,14 +292,28 @@ fn shuttle_condition_if_not_while() {
 /// shuttle has no task group: the failing sibling's end makes the "group" (main) abort the
 /// worker, which is what detsim's TaskGroup does. The pool's unit count is plain data, as the
 /// fast path of detsim's Semaphore has no scheduling point.
-fn shuttle_task_group_leaks_a_unit() {
+///
+/// `FIXED`: the unit comes back in a guard's `Drop`, which also runs when the worker is aborted.
+fn shuttle_task_group_leaks_a_unit<const FIXED: bool>() {
+    struct Permit(Arc<AtomicUsize>);
+    impl Drop for Permit {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     shuttle::future::block_on(async {
         let units = Arc::new(AtomicUsize::new(1));
         let u = units.clone();
         let worker = shuttle::future::spawn(async move {
-            u.fetch_sub(1, Ordering::Relaxed); // acquire + forget
-            shuttle::future::yield_now().await; // use the connection
-            u.fetch_add(1, Ordering::Relaxed); // release by hand
+            u.fetch_sub(1, Ordering::Relaxed); // acquire
+            if FIXED {
+                let _permit = Permit(u);
+                shuttle::future::yield_now().await; // use the connection
+            } else {
+                // forget the permit
+                shuttle::future::yield_now().await; // use the connection
+                u.fetch_add(1, Ordering::Relaxed); // release by hand
+            }
         });
         let failer = shuttle::future::spawn(async {
             shuttle::future::yield_now().await;
@@ -292,71 +326,332 @@ fn shuttle_task_group_leaks_a_unit() {
     });
 }
 
-/// The broken primitives are runtime-agnostic, so the same scenarios run as shuttle async tasks
-/// (`spawn_local`: they are `!Send`), with `abort` for the deadline.
-fn shuttle_lock_cancelled_grant() {
-    use common::broken::BrokenLock;
-    shuttle::future::block_on(async {
-        let lock = BrokenLock::new();
-        let l = lock.clone();
-        let holder = shuttle::future::spawn_local(async move {
-            let g = l.acquire().await;
-            shuttle::future::yield_now().await;
-            drop(g);
-        });
-        let l = lock.clone();
-        let w1 = shuttle::future::spawn_local(async move {
-            let _g = l.acquire().await;
-        });
-        let w2 = shuttle::future::spawn_local(async move {
-            let _g = lock.acquire().await;
-        });
-        for _ in 0..3 {
-            shuttle::future::yield_now().await;
-        }
-        w1.abort();
-        holder.await.unwrap();
-        w2.await.unwrap();
-        let _ = w1.await;
-    });
+/// A correct lock for the shuttle side of the fixed bpo-27585 scenario.
+#[derive(Clone)]
+struct FuturesLock(Arc<futures::lock::Mutex<()>>);
+
+impl common::demos::TestLock for FuturesLock {
+    type Guard = futures::lock::OwnedMutexGuard<()>;
+    fn lock(&self) -> impl std::future::Future<Output = Self::Guard> + 'static {
+        self.0.clone().lock_owned()
+    }
 }
 
-fn shuttle_semaphore_cancelled_wakeup() {
-    use common::broken::BrokenSemaphore;
-    shuttle::future::block_on(async {
-        let sem = BrokenSemaphore::new(1);
-        let s = sem.clone();
-        let holder = shuttle::future::spawn_local(async move {
-            let p = s.acquire().await;
-            shuttle::future::yield_now().await;
-            drop(p);
-        });
-        let s = sem.clone();
-        let waiter = shuttle::future::spawn_local(async move {
-            let _p = s.acquire().await;
-        });
-        for _ in 0..3 {
-            shuttle::future::yield_now().await;
-        }
-        waiter.abort();
-        holder.await.unwrap();
-        let _ = waiter.await;
-        let _p = sem.acquire().await;
+/// A correct semaphore for the shuttle side of the fixed gh-90155 scenario.
+#[derive(Clone)]
+struct AsyncLockSemaphore(Arc<async_lock::Semaphore>);
+
+impl common::demos::TestSemaphore for AsyncLockSemaphore {
+    type Permit = async_lock::SemaphoreGuardArc;
+    fn take(&self) -> impl std::future::Future<Output = Self::Permit> + 'static {
+        self.0.acquire_arc()
+    }
+}
+
+/// The broken primitives are runtime-agnostic, so the same scenarios run as shuttle async tasks
+/// (`spawn_local`: they are `!Send`), with `abort` for the deadline. `FIXED`: a correct lock
+/// (`futures::lock::Mutex`) instead of the broken copy.
+fn shuttle_lock_cancelled_grant<const FIXED: bool>() {
+    if FIXED {
+        let lock = FuturesLock(Arc::new(futures::lock::Mutex::new(())));
+        shuttle::future::block_on(shuttle_lock_scenario(lock));
+    } else {
+        shuttle::future::block_on(shuttle_lock_scenario(common::broken::BrokenLock::new()));
+    }
+}
+
+/// bpo-27585's scenario as shuttle async tasks (`common::demos::lock_cancelled_grant`).
+async fn shuttle_lock_scenario<L: common::demos::TestLock>(lock: L) {
+    let l = lock.clone();
+    let holder = shuttle::future::spawn_local(async move {
+        let g = l.lock().await;
+        shuttle::future::yield_now().await;
+        drop(g);
     });
+    let l = lock.clone();
+    let w1 = shuttle::future::spawn_local(async move {
+        let _g = l.lock().await;
+    });
+    let w2 = shuttle::future::spawn_local(async move {
+        let _g = lock.lock().await;
+    });
+    for _ in 0..3 {
+        shuttle::future::yield_now().await;
+    }
+    w1.abort();
+    holder.await.unwrap();
+    w2.await.unwrap();
+    let _ = w1.await;
+}
+
+/// `FIXED`: a correct semaphore (`async_lock::Semaphore`) instead of the broken copy.
+fn shuttle_semaphore_cancelled_wakeup<const FIXED: bool>() {
+    if FIXED {
+        let sem = AsyncLockSemaphore(Arc::new(async_lock::Semaphore::new(1)));
+        shuttle::future::block_on(shuttle_semaphore_scenario(sem));
+    } else {
+        let sem = common::broken::BrokenSemaphore::new(1);
+        shuttle::future::block_on(shuttle_semaphore_scenario(sem));
+    }
+}
+
+/// gh-90155's scenario as shuttle async tasks (`common::demos::semaphore_cancelled_wakeup`).
+async fn shuttle_semaphore_scenario<S: common::demos::TestSemaphore>(sem: S) {
+    let s = sem.clone();
+    let holder = shuttle::future::spawn_local(async move {
+        let p = s.take().await;
+        shuttle::future::yield_now().await;
+        drop(p);
+    });
+    let s = sem.clone();
+    let waiter = shuttle::future::spawn_local(async move {
+        let _p = s.take().await;
+    });
+    for _ in 0..3 {
+        shuttle::future::yield_now().await;
+    }
+    waiter.abort();
+    holder.await.unwrap();
+    let _ = waiter.await;
+    let _p = sem.take().await;
 }
 
 /// The shuttle version of each demonstration, by the demonstration's name.
 fn shuttle_program(name: &str) -> fn() {
     match name {
-        "lost update" => shuttle_lost_update,
+        "lost update" => shuttle_lost_update::<false>,
         "ABBA deadlock" => shuttle_abba,
         "Event cleared too early" => shuttle_event_cleared_too_early,
-        "Condition `if` not `while`" => shuttle_condition_if_not_while,
-        "TaskGroup leaks a unit" => shuttle_task_group_leaks_a_unit,
-        "bpo-27585 Lock" => shuttle_lock_cancelled_grant,
-        "gh-90155 Semaphore" => shuttle_semaphore_cancelled_wakeup,
+        "Condition `if` not `while`" => shuttle_condition_if_not_while::<false>,
+        "TaskGroup leaks a unit" => shuttle_task_group_leaks_a_unit::<false>,
+        "bpo-27585 Lock" => shuttle_lock_cancelled_grant::<false>,
+        "gh-90155 Semaphore" => shuttle_semaphore_cancelled_wakeup::<false>,
         other => panic!("no shuttle version of {other:?}"),
     }
+}
+
+/// The shuttle version of each demonstration's fixed variant (`Demo::fixed`).
+fn shuttle_fixed_program(name: &str) -> fn() {
+    match name {
+        "lost update" => shuttle_lost_update::<true>,
+        "Condition `if` not `while`" => shuttle_condition_if_not_while::<true>,
+        "TaskGroup leaks a unit" => shuttle_task_group_leaks_a_unit::<true>,
+        "bpo-27585 Lock" => shuttle_lock_cancelled_grant::<true>,
+        "gh-90155 Semaphore" => shuttle_semaphore_cancelled_wakeup::<true>,
+        other => panic!("no shuttle version of the fixed {other:?}"),
+    }
+}
+
+// ----- throughput on the demonstration programs ------------------------------------------------
+
+/// Runs `n` single schedules of `program` under detsim, seeds `0..n`, one fresh scheduler per
+/// schedule; a failing schedule counts like any other. Returns the failures.
+fn detsim_schedules(program: common::demos::Program, pct: bool, n: u64) -> u64 {
+    let mut failed = 0;
+    for seed in 0..n {
+        let b = detsim::Builder::new().seed(seed);
+        let b = if pct {
+            b.scheduler(detsim::scheduler::Pct::new(3))
+        } else {
+            b.scheduler(detsim::scheduler::Random::new())
+        };
+        failed += u64::from(b.run_report(program()).output.is_err());
+    }
+    failed
+}
+
+/// The same for shuttle: one single-execution `Runner` per seed, its failure caught.
+fn shuttle_schedules(program: fn(), pct: bool, n: u64) -> u64 {
+    let mut failed = 0;
+    for seed in 0..n {
+        let mut config = shuttle::Config::new();
+        config.failure_persistence = shuttle::FailurePersistence::None;
+        let ok = if pct {
+            let runner = shuttle::Runner::new(PctScheduler::new_from_seed(seed, 3, 1), config);
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(program))).is_ok()
+        } else {
+            let runner = shuttle::Runner::new(RandomScheduler::new_from_seed(seed, 1), config);
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(program))).is_ok()
+        };
+        failed += u64::from(!ok);
+    }
+    failed
+}
+
+/// `n` schedules of a program that passes every schedule, as each tool explores: detsim's
+/// `explore` (schedule seeds from base seed 0) and shuttle's `check_random` / `check_pct`.
+fn detsim_explore(program: common::demos::Program, pct: bool, n: u64) {
+    let strategy = if pct {
+        Strategy::Pct { depth: 3 }
+    } else {
+        Strategy::Random
+    };
+    let s = detsim::Builder::new()
+        .ignore_env()
+        .schedules(n)
+        .strategy(strategy)
+        .explore(program)
+        .expect("a fixed program passes every schedule");
+    black_box(s);
+}
+
+fn shuttle_check(program: fn(), pct: bool, n: u64) {
+    if pct {
+        shuttle::check_pct(program, n as usize, 3);
+    } else {
+        shuttle::check_random(program, n as usize);
+    }
+}
+
+/// Schedules per second on each demonstration and fixed variant, both tools, same algorithm:
+/// interleaved rounds, median of the per-round ratios. Run in a child process with stderr
+/// discarded (shuttle's panic hook prints every failure).
+///
+/// A buggy program fails some schedules, and both tools stop an exploration at the first failure,
+/// so its rows time one fresh single-schedule run per seed on both sides (`single`). A fixed
+/// program passes every schedule: its rows time both that and each tool's own exploration loop
+/// (`explore`: detsim's `explore`, shuttle's `check_random`/`check_pct`), which is what a user
+/// runs and which spares shuttle the set-up of a `Runner` per schedule.
+fn demos_child(quick: bool) {
+    std::panic::set_hook(Box::new(|_| {}));
+    let (n_detsim, n_shuttle, reps) = if quick {
+        (1_000u64, 200u64, 5)
+    } else {
+        (4_000, 400, 11)
+    };
+    println!(
+        "schedules/s on the demonstration programs: {reps} interleaved rounds of {n_detsim} detsim \
+         / {n_shuttle} shuttle single-schedule runs (seeds 0..n, failures counted, not stopping)"
+    );
+    println!(
+        "{:<38} {:<7} {:<8} {:>10} {:>10} {:>8} {:>14}",
+        "program", "algo", "mode", "detsim/s", "shuttle/s", "ratio", "failing d / s"
+    );
+    for demo in common::demos::all() {
+        let mut rows: Vec<(String, common::demos::Program, fn())> = vec![(
+            demo.name.to_string(),
+            demo.program,
+            shuttle_program(demo.name),
+        )];
+        if let Some(fixed) = demo.fixed {
+            rows.push((
+                format!("{} (fixed)", demo.name),
+                fixed,
+                shuttle_fixed_program(demo.name),
+            ));
+        }
+        for (k, (name, d, s)) in rows.into_iter().enumerate() {
+            let fixed = k == 1;
+            for (algo, pct) in [("random", false), ("pct:3", true)] {
+                let modes: &[&str] = if fixed {
+                    &["single", "explore"]
+                } else {
+                    &["single"]
+                };
+                for &mode in modes {
+                    let (mut dr, mut sr, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+                    let (mut df, mut sf) = (0, 0);
+                    for _ in 0..reps {
+                        let t = Instant::now();
+                        if mode == "single" {
+                            df = detsim_schedules(d, pct, n_detsim);
+                        } else {
+                            detsim_explore(d, pct, n_detsim);
+                        }
+                        let a = n_detsim as f64 / t.elapsed().as_secs_f64();
+                        let t = Instant::now();
+                        if mode == "single" {
+                            sf = shuttle_schedules(s, pct, n_shuttle);
+                        } else {
+                            shuttle_check(s, pct, n_shuttle);
+                        }
+                        let b = n_shuttle as f64 / t.elapsed().as_secs_f64();
+                        dr.push(a);
+                        sr.push(b);
+                        ratios.push(a / b);
+                    }
+                    println!(
+                        "{name:<38} {algo:<7} {mode:<8} {:>10.0} {:>10.0} {:>7.1}× {:>14}",
+                        median(dr),
+                        median(sr),
+                        median(ratios),
+                        format!("{df}/{n_detsim} {sf}/{n_shuttle}")
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Allocations per schedule of an exploration after the first schedules: the difference between
+/// explorations of 2,000 and 1,000 schedules, divided by 1,000, for programs from empty to the
+/// lock workload.
+fn allocs() {
+    fn per_schedule<Fut: std::future::Future<Output = ()>>(
+        strategy: Strategy,
+        program: impl Fn() -> Fut + Sync,
+    ) -> f64 {
+        let count = |n: u64| {
+            bench_common::count_allocs(|| {
+                detsim::Builder::new()
+                    .ignore_env()
+                    .schedules(n)
+                    .strategy(strategy.clone())
+                    .explore(&program)
+                    .unwrap()
+            })
+            .1
+        };
+        (count(2_000) as f64 - count(1_000) as f64) / 1_000.0
+    }
+    println!("allocations per schedule of an exploration (2,000 minus 1,000 schedules, / 1,000)");
+    println!("{:<58} {:>8} {:>8}", "program", "Random", "Pct{3}");
+    let row = |name: &str, r: f64, p: f64| println!("{name:<58} {r:>8.2} {p:>8.2}");
+    let both = |f: &dyn Fn(Strategy) -> f64| (f(Strategy::Random), f(Strategy::Pct { depth: 3 }));
+    let (r, p) = both(&|s| per_schedule(s, || async {}));
+    row("empty main", r, p);
+    let (r, p) = both(&|s| {
+        per_schedule(s, || async {
+            for _ in 0..10 {
+                detsim::yield_now().await;
+            }
+        })
+    });
+    row("main yields 10 times", r, p);
+    let (r, p) = both(&|s| {
+        per_schedule(s, || async {
+            let a = detsim::spawn(async {
+                for _ in 0..10 {
+                    detsim::yield_now().await;
+                }
+            });
+            let b = detsim::spawn(detsim::yield_now());
+            let c = detsim::spawn(async {});
+            a.await.unwrap();
+            b.await.unwrap();
+            c.await.unwrap();
+        })
+    });
+    row("3 spawned tasks (yielding), joined", r, p);
+    let (r, p) = both(&|s| per_schedule(s, detsim_workload));
+    row(
+        "the lock workload (3 tasks x 10 x lock, add, unlock, yield)",
+        r,
+        p,
+    );
+}
+
+fn demos(quick: bool) {
+    let mut args = vec!["--demos-child"];
+    if quick {
+        args.push("--quick");
+    }
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("running the demonstrations child");
+    print!("{}", String::from_utf8_lossy(&child.stdout));
 }
 
 /// Counts the executions a shuttle scheduler starts.
@@ -539,6 +834,63 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    if let Some(i) = args.iter().position(|a| a == "--only-demo") {
+        // For callgrind: `--only-demo INDEX detsim|shuttle random|pct N` explores the fixed
+        // variant of demonstration INDEX (0-based, `common::demos::all()` order).
+        let demo = &common::demos::all()[args[i + 1].parse::<usize>().expect("INDEX")];
+        let pct = args[i + 3] == "pct";
+        let n: u64 = args[i + 4].parse().expect("N");
+        let fixed = demo.fixed.expect("a demonstration with a fixed variant");
+        if args[i + 2] == "detsim" {
+            detsim_explore(fixed, pct, n);
+        } else {
+            shuttle_check(shuttle_fixed_program(demo.name), pct, n);
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--demos-child") {
+        demos_child(quick);
+        return;
+    }
+    if args.iter().any(|a| a == "--allocs") {
+        allocs();
+        return;
+    }
+    if args.iter().any(|a| a == "--demos") {
+        demos(quick);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        // For callgrind: `--only detsim|shuttle random|pct N` runs N schedules of the lock
+        // workload with one tool and one algorithm, nothing else.
+        let n: u64 = args[i + 3]
+            .parse()
+            .expect("--only TOOL ALGO N: N is a number");
+        let pct = match args[i + 2].as_str() {
+            "random" => false,
+            "pct" => true,
+            other => panic!("--only TOOL ALGO N: ALGO is random or pct, not {other:?}"),
+        };
+        match args[i + 1].as_str() {
+            "detsim" => {
+                let strategy = if pct {
+                    Strategy::Pct { depth: 3 }
+                } else {
+                    Strategy::Random
+                };
+                detsim::Builder::new()
+                    .ignore_env()
+                    .schedules(n)
+                    .strategy(strategy)
+                    .explore(detsim_workload)
+                    .unwrap();
+            }
+            "shuttle" if pct => shuttle::check_pct(shuttle_workload, n as usize, 3),
+            "shuttle" => shuttle::check_random(shuttle_workload, n as usize),
+            other => panic!("--only TOOL ALGO N: TOOL is detsim or shuttle, not {other:?}"),
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--profile-detsim") {
         // For profilers: detsim's side alone.
         for _ in 0..10 {
@@ -560,5 +912,8 @@ fn main() {
     }
     if !only_bugs {
         throughput(quick);
+    }
+    if !only_bugs && !only_throughput {
+        demos(quick);
     }
 }

@@ -33,7 +33,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::combinators::{OnDrop, call_soon};
-use crate::task::{Builder, CancelHandle, JoinHandle};
+use crate::task::{CancelHandle, JoinHandle};
 
 /// How one member of a group failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -283,7 +283,7 @@ impl<E: 'static> TaskGroup<E> {
             };
             call_soon("task group callback", move || state.child_done(outcome));
         }));
-        let h = Builder::new().name("task group child").spawn(async move {
+        let h = crate::task::named!("task group child").spawn(async move {
             let _cb = cb;
             match fut.await {
                 Ok(v) => {

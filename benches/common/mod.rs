@@ -25,6 +25,7 @@ pub struct CountingAlloc;
 static TRACKING: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every call is forwarded unchanged to `System`; the counters do not affect allocation.
 unsafe impl GlobalAlloc for CountingAlloc {
@@ -34,6 +35,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         if !p.is_null() && TRACKING.load(Ordering::Relaxed) {
             let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(live, Ordering::Relaxed);
+            COUNT.fetch_add(1, Ordering::Relaxed);
         }
         p
     }
@@ -50,6 +52,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: same contract as the caller's.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() && TRACKING.load(Ordering::Relaxed) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
             if new_size >= layout.size() {
                 let live = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed)
                     + (new_size - layout.size());
@@ -71,6 +74,15 @@ pub fn peak_heap<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let r = f();
     TRACKING.store(false, Ordering::SeqCst);
     (r, PEAK.load(Ordering::SeqCst))
+}
+
+/// How many allocations (`alloc` calls; a `realloc` counts once) `f` made.
+pub fn count_allocs<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    COUNT.store(0, Ordering::SeqCst);
+    TRACKING.store(true, Ordering::SeqCst);
+    let r = f();
+    TRACKING.store(false, Ordering::SeqCst);
+    (r, COUNT.load(Ordering::SeqCst))
 }
 
 // ----- poll counting -------------------------------------------------------------------------

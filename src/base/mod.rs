@@ -14,11 +14,13 @@
 
 mod decision;
 pub mod event;
+pub(crate) mod holders;
 mod instant;
 pub(crate) mod ready;
 mod task;
 
 pub use decision::Decision;
+pub(crate) use holders::Holders;
 pub use instant::Instant;
 pub use ready::Runnable;
 pub use task::{JoinError, TaskId};

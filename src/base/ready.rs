@@ -8,19 +8,26 @@
 //!
 //! * **small** (the common case): the tasks in order in `buf[head..]`; removing index `i` shifts
 //!   the shorter side, `O(min(i, n − i))`, and the head costs `O(1)`;
-//! * **large** (more than [`LARGE`] runnable tasks): `buf` is append-only with tombstones, and a
+//! * **large** (more than [`LARGE`] runnable tasks, once a task is removed from deep inside the
+//!   queue): `buf` is append-only with tombstones, and a
 //!   Fenwick tree over the live slots finds and removes the `i`-th live task in `O(log n)`, so a
 //!   random choice among 100,000 runnable tasks costs what it costs among 1,000.
 //!
-//! The queue switches to large above [`LARGE`] tasks and back below [`SMALL`], rebuilding in
+//! A queue served from its ends (FIFO order, or choices near either end) stays small however long
+//! it is, since those removals cost `O(1)` or little there. The queue switches to large when a
+//! removal more than [`DEEP`] places from both ends meets more than [`LARGE`] tasks, and back
+//! below [`SMALL`], rebuilding in
 //! `O(n)`; the gap between the two keeps that amortised `O(1)`.
 
 use std::ops::Index;
 
 use super::TaskId;
 
-/// Above this many runnable tasks the queue uses the Fenwick representation.
+/// Above this many runnable tasks, a removal deep inside the queue switches it to the Fenwick
+/// representation.
 const LARGE: usize = 4096;
+/// A removal this far from both ends of a long small queue switches it to large first.
+const DEEP: usize = 64;
 /// Below this many it returns to the plain vector.
 const SMALL: usize = 1024;
 
@@ -110,6 +117,12 @@ impl ReadyQueue {
         self.large = None;
     }
 
+    /// Gives back memory above `n` tasks (the queue must be empty).
+    pub(crate) fn shrink_to(&mut self, n: usize) {
+        self.buf.shrink_to(n);
+    }
+
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match &self.large {
             None => self.buf.len() - self.head,
@@ -117,11 +130,13 @@ impl ReadyQueue {
         }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The runnable tasks, in order, as the scheduler sees them.
+    #[inline]
     pub(crate) fn view(&self) -> Runnable<'_> {
         match &self.large {
             None => Runnable::from(&self.buf[self.head..]),
@@ -131,13 +146,29 @@ impl ReadyQueue {
         }
     }
 
+    /// Appends `t` at the tail. The small queue's common case is inlined at the call site; the
+    /// rest (growing the buffer, the Fenwick form) is out of line.
+    #[inline]
     pub(crate) fn push_back(&mut self, t: TaskId) {
+        if self.large.is_none() && self.buf.len() < self.buf.capacity() {
+            self.buf.push(t);
+        } else {
+            self.push_back_slow(t);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_back_slow(&mut self, t: TaskId) {
         match &mut self.large {
             None => {
-                self.buf.push(t);
-                if self.buf.len() - self.head > LARGE {
-                    self.make_large();
+                if self.head * 2 >= self.buf.len() && self.buf.len() == self.buf.capacity() {
+                    // Reuse the space removals left at the front instead of growing (only when
+                    // it is at least half the buffer, so compaction stays amortised O(1)).
+                    self.buf.drain(..self.head);
+                    self.head = 0;
                 }
+                self.buf.push(t);
             }
             Some(f) => {
                 if self.buf.len() == f.cap() {
@@ -154,8 +185,37 @@ impl ReadyQueue {
     }
 
     /// Removes and returns the task at `i` (0 is the head), keeping the order of the others.
+    ///
+    /// The small queue's cases are inlined at the call site: the head (a bump of `head`) and any
+    /// other index of a queue of at most eight (a short shift).
+    #[inline]
     pub(crate) fn remove(&mut self, i: usize) -> TaskId {
+        if self.large.is_none() {
+            let n = self.buf.len() - self.head;
+            if i < n && n <= 8 && self.head < 1024 {
+                let at = self.head + i;
+                let t = self.buf[at];
+                // Shift the (at most seven) tasks before it right by one.
+                for k in (self.head..at).rev() {
+                    self.buf[k + 1] = self.buf[k];
+                }
+                self.head += 1;
+                if self.head == self.buf.len() {
+                    self.buf.clear();
+                    self.head = 0;
+                }
+                return t;
+            }
+        }
+        self.remove_slow(i)
+    }
+
+    #[inline(never)]
+    fn remove_slow(&mut self, i: usize) -> TaskId {
         let n = self.len();
+        if self.large.is_none() && n > LARGE && i > DEEP && n - 1 - i > DEEP {
+            self.make_large();
+        }
         assert!(i < n, "ready queue index {i} out of range {n}");
         let Some(f) = &mut self.large else {
             return self.remove_small(i);
@@ -302,6 +362,15 @@ impl<'a> Runnable<'a> {
         match self.repr {
             Repr::Slice(s) => s.len(),
             Repr::Large(_, f) => f.live,
+        }
+    }
+
+    /// The tasks as one slice, when the queue is in its ordinary (small) form.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> Option<&'a [TaskId]> {
+        match self.repr {
+            Repr::Slice(s) => Some(s),
+            Repr::Large(..) => None,
         }
     }
 

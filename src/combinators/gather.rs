@@ -23,7 +23,7 @@ use futures::FutureExt;
 
 use super::{OnDrop, call_soon};
 use crate::promise::{Promise, PromiseError};
-use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
+use crate::task::{CancelHandle, JoinError, JoinHandle};
 
 type Outcome<T> = Result<T, JoinError>;
 
@@ -102,7 +102,7 @@ impl<T: 'static> Core<T> {
                     }
                 })
             }));
-            let h = Builder::new().name("gather child").spawn(async move {
+            let h = crate::task::named!("gather child").spawn(async move {
                 let _cb = cb;
                 fut.await
             });
@@ -122,7 +122,7 @@ impl<T: 'static> Core<T> {
             core.push_cancel(h.cancel_handle());
             let s2 = core.state.clone();
             // A watcher: woken when the task ends, exactly where its done callback would run.
-            drop(Builder::new().name("gather callback").spawn(async move {
+            drop(crate::task::named!("gather callback").spawn(async move {
                 let r = h.await;
                 s2.child_done(i, r);
             }));

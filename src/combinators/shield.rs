@@ -7,7 +7,7 @@
 //!   cancelled), or its panic (the outer panics with the same message).
 
 use crate::runtime;
-use crate::task::{Builder, JoinHandle};
+use crate::task::JoinHandle;
 
 /// Shields `inner` from cancellation: returns the handle of a new task that waits for `inner`
 /// and ends as it ends. Cancelling (or dropping a waiter on) the returned task does **not**
@@ -33,7 +33,7 @@ use crate::task::{Builder, JoinHandle};
 /// });
 /// ```
 pub fn shield<T: 'static>(inner: JoinHandle<T>) -> JoinHandle<T> {
-    Builder::new().name("shield").spawn(async move {
+    crate::task::named!("shield").spawn(async move {
         match inner.await {
             Ok(v) => v,
             Err(e) if e.is_cancelled() => {

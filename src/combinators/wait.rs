@@ -21,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures::Stream;
 
-use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
+use crate::task::{CancelHandle, JoinError, JoinHandle};
 use crate::time::{Duration, Elapsed, Instant, Sleep, now, sleep_until};
 
 /// When [`wait`] returns.
@@ -254,16 +254,14 @@ pub fn as_completed<T: 'static>(
     let mut watchers = Vec::new();
     for (i, h) in tasks.into_iter().enumerate() {
         let s = state.clone();
-        let w = Builder::new()
-            .name("as_completed callback")
-            .spawn(async move {
-                let r = h.await;
-                s.ready.borrow_mut().push_back((i, r));
-                let w = s.waker.borrow_mut().take();
-                if let Some(w) = w {
-                    w.wake();
-                }
-            });
+        let w = crate::task::named!("as_completed callback").spawn(async move {
+            let r = h.await;
+            s.ready.borrow_mut().push_back((i, r));
+            let w = s.waker.borrow_mut().take();
+            if let Some(w) = w {
+                w.wake();
+            }
+        });
         watchers.push(w.cancel_handle());
     }
     let deadline = timeout.map(|d| now() + d);

@@ -645,19 +645,21 @@ where
             let (ran, sched) = self.run_with(sched, seed, None);
             self.count(&ran);
             ran_count += 1;
-            let name = sched.name();
-            if !learns {
-                spare = Some(sched);
-            }
             if let Some(f) = ran.failure {
-                let origin = Origin::schedule(name, i, ran_count, seed);
+                let origin = Origin::schedule(sched.name(), i, ran_count, seed);
                 return Err(self.found(f, ran.decisions, origin));
             }
             if self.settings.check_determinism {
+                let name = sched.name();
                 if let Some(found) = self.determinism_each(&ran, seed, &name, Some(i), ran_count) {
                     return Err(found);
                 }
             }
+            if !learns {
+                spare = Some(sched);
+            }
+            // The log of a passing schedule is not needed any more: the next run records into it.
+            crate::runtime::recycle_decisions(ran.decisions);
         }
         Ok(self.summary(
             ran_count - warm_runs,

@@ -37,6 +37,12 @@ impl Clock {
         key
     }
 
+    /// Whether any timer is pending.
+    #[inline]
+    pub(crate) fn has_timers(&self) -> bool {
+        !self.timers.is_empty()
+    }
+
     pub(crate) fn is_pending(&self, key: TimerKey) -> bool {
         self.timers.contains_key(&key)
     }

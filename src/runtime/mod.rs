@@ -38,6 +38,7 @@ mod panic;
 mod recorder;
 mod report;
 mod run;
+mod spare;
 mod waker;
 
 pub(crate) mod clock;
@@ -46,6 +47,7 @@ pub use builder::{Builder, RunReport, run};
 pub(crate) use clock::TimerKey;
 use recorder::Recorder;
 pub(crate) use run::run_once;
+pub(crate) use spare::recycle_decisions;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -56,9 +58,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
-use crate::base::Decision;
 use crate::base::Instant;
 use crate::base::ready::ReadyQueue;
+use crate::base::{Decision, Holders};
 use crate::base::{JoinError, TaskId};
 use crate::event::{BlockOn, Event, EventKind, Outcome, WakeSource};
 use crate::failure::{BlockedTask, Failure, FailureKind, TaskRef};
@@ -153,7 +155,7 @@ pub(crate) struct ResourceInfo {
     pub(crate) kind: &'static str,
     pub(crate) name: Option<Rc<str>>,
     /// Shared with the primitive, which updates it on acquire and release without the core.
-    pub(crate) holders: Rc<RefCell<Vec<TaskId>>>,
+    pub(crate) holders: Rc<Holders>,
 }
 
 /// When a task panic fails the whole run.
@@ -199,6 +201,8 @@ pub(crate) const MAIN: TaskId = TaskId::from_u32(0);
 /// The state of one run. Lives on the run loop's stack; reached through `CURRENT`.
 pub(crate) struct Core {
     shared: Arc<RtShared>,
+    /// `wakers[i]` wakes task `i`; reused across runs with the shared state (see `spare`).
+    wakers: RefCell<Vec<Arc<TaskWaker>>>,
     config: Config,
     scheduler: RefCell<Box<dyn Scheduler>>,
     tasks: RefCell<Vec<TaskSlot>>,
@@ -214,6 +218,8 @@ pub(crate) struct Core {
     iteration_left: Cell<usize>,
     shutting_down: Cell<bool>,
     failure: RefCell<Option<FailureKind>>,
+    /// `failure.is_some()`, read once per step without a borrow.
+    has_failed: Cell<bool>,
 }
 
 /// A panic payload used to unwind a task when the scheduler refuses to produce a random value.
@@ -222,16 +228,35 @@ struct SchedulerAbort;
 impl Core {
     fn new(config: Config, scheduler: Box<dyn Scheduler>) -> Core {
         let recorder = config.record.map(|n| RefCell::new(Recorder::new(n)));
+        let mut spare = spare::take();
+        let shared = match spare.shared.take() {
+            Some(s) => {
+                s.renew();
+                s
+            }
+            None => {
+                spare.wakers.clear();
+                RtShared::new()
+            }
+        };
+        if spare.tasks.capacity() == 0 {
+            spare.tasks.reserve(8);
+            spare.ready = ReadyQueue::with_capacity(16);
+        }
+        if spare.decisions.capacity() == 0 {
+            spare.decisions.reserve(64);
+        }
         Core {
-            shared: RtShared::new(),
+            shared,
+            wakers: RefCell::new(spare.wakers),
             config,
             scheduler: RefCell::new(scheduler),
-            tasks: RefCell::new(Vec::with_capacity(8)),
-            ready: RefCell::new(ReadyQueue::with_capacity(16)),
+            tasks: RefCell::new(spare.tasks),
+            ready: RefCell::new(spare.ready),
             clock: RefCell::new(Clock::default()),
-            decisions: RefCell::new(Vec::with_capacity(64)),
+            decisions: RefCell::new(spare.decisions),
             recorder,
-            resources: RefCell::new(Vec::new()),
+            resources: RefCell::new(spare.resources),
             current: Cell::new(None),
             previous: Cell::new(None),
             waking_from_timer: Cell::new(false),
@@ -239,6 +264,7 @@ impl Core {
             iteration_left: Cell::new(0),
             shutting_down: Cell::new(false),
             failure: RefCell::new(None),
+            has_failed: Cell::new(false),
         }
     }
 
@@ -374,7 +400,7 @@ impl Core {
             join.fail(JoinError::cancelled());
             return id;
         }
-        let waker = Waker::from(Arc::new(TaskWaker::new(id, self.shared.clone())));
+        let waker = self.task_waker(id);
         tasks.push(TaskSlot {
             name,
             parent: self.current.get(),
@@ -391,11 +417,55 @@ impl Core {
         id
     }
 
-    /// Emits `Yield` if the task woke itself, otherwise `Block` with what it waits for.
-    fn emit_pending(&self, id: TaskId, yielded: bool) {
-        if !self.recording() {
-            return;
+    /// Task `id`'s waker: the one kept from an earlier run on this thread, or a new one (kept for
+    /// the next run if `id` is among the first [`spare::KEEP_TASKS`]).
+    fn task_waker(&self, id: TaskId) -> Waker {
+        if id.index() >= spare::KEEP_TASKS {
+            return Waker::from(Arc::new(TaskWaker::new(id, self.shared.clone())));
         }
+        let mut ws = self.wakers.borrow_mut();
+        while ws.len() <= id.index() {
+            let t = TaskId::from_u32(ws.len() as u32);
+            ws.push(Arc::new(TaskWaker::new(t, self.shared.clone())));
+        }
+        Waker::from(ws[id.index()].clone())
+    }
+
+    /// Hands this finished run's memory back for the next run on this thread, and returns what
+    /// the caller still needs.
+    fn into_spare(self) -> (Box<dyn Scheduler>, Config) {
+        let Core {
+            shared,
+            wakers,
+            config,
+            scheduler,
+            tasks,
+            ready,
+            decisions,
+            resources,
+            ..
+        } = self;
+        spare::put(spare::Spare {
+            shared: Some(shared),
+            wakers: wakers.into_inner(),
+            tasks: tasks.into_inner(),
+            ready: ready.into_inner(),
+            decisions: decisions.into_inner(),
+            resources: resources.into_inner(),
+        });
+        (scheduler.into_inner(), config)
+    }
+
+    /// Emits `Yield` if the task woke itself, otherwise `Block` with what it waits for.
+    #[inline]
+    fn emit_pending(&self, id: TaskId, yielded: bool) {
+        if self.recording() {
+            self.emit_pending_slow(id, yielded);
+        }
+    }
+
+    #[inline(never)]
+    fn emit_pending_slow(&self, id: TaskId, yielded: bool) {
         if yielded {
             self.emit(EventKind::Yield);
         } else {
@@ -459,7 +529,7 @@ impl Core {
 
     /// Distinguishes this run from every other run in the process (never reported).
     pub(crate) fn run_id(&self) -> u64 {
-        self.shared.id
+        self.shared.id()
     }
 
     /// Whether cancellation of `id` was requested and its future is not yet dropped: asyncio's
@@ -480,7 +550,7 @@ impl Core {
         &self,
         kind: &'static str,
         name: Option<Rc<str>>,
-        holders: Rc<RefCell<Vec<TaskId>>>,
+        holders: Rc<Holders>,
     ) -> u32 {
         let mut rs = self.resources.borrow_mut();
         rs.push(ResourceInfo {
@@ -523,15 +593,20 @@ impl Core {
         let mut f = self.failure.borrow_mut();
         if f.is_none() {
             *f = Some(kind);
+            self.has_failed.set(true);
         }
     }
 
+    #[inline]
     fn failed(&self) -> bool {
-        self.failure.borrow().is_some()
+        self.has_failed.get()
     }
 
     /// Fires every due timer, in (deadline, insertion) order.
     fn fire_due_timers(&self) {
+        if !self.clock.borrow().has_timers() {
+            return;
+        }
         loop {
             let due = self.clock.borrow_mut().pop_due();
             let Some((deadline, waker)) = due else { break };
@@ -599,7 +674,7 @@ impl Core {
 
     /// Drives the run until the main future finishes or the run fails.
     fn run_loop<F: Future>(&self, mut main: Pin<&mut F>) -> Option<F::Output> {
-        let main_waker = Waker::from(Arc::new(TaskWaker::new(MAIN, self.shared.clone())));
+        let main_waker = self.task_waker(MAIN);
         loop {
             if self.shared.foreign.load(Ordering::Relaxed) {
                 let t = TaskId::from_u32(self.shared.foreign_task.load(Ordering::Relaxed));

@@ -25,7 +25,7 @@ impl Core {
                     Some(n) => format!("{} {:?}", info.kind, n),
                     None => format!("{} #{}", info.kind, r),
                 };
-                let holders = info.holders.borrow().clone();
+                let holders = info.holders.to_vec();
                 drop(rs);
                 (
                     what,

@@ -11,6 +11,14 @@ pub(crate) struct RunOutcome<T> {
     pub(crate) end_time: Instant,
 }
 
+/// The main task's name, shared by every run on this thread.
+fn main_name() -> Rc<str> {
+    thread_local! {
+        static MAIN_NAME: Rc<str> = Rc::from("main");
+    }
+    MAIN_NAME.with(Rc::clone)
+}
+
 /// Runs `main` once under `scheduler` and returns what happened, with the scheduler for reuse.
 #[track_caller]
 pub(crate) fn run_once<F: Future>(
@@ -29,7 +37,7 @@ pub(crate) fn run_once<F: Future>(
     let core = Core::new(config, scheduler);
     core.ready.borrow_mut().push_back(MAIN);
     core.tasks.borrow_mut().push(TaskSlot {
-        name: Some(Rc::from("main")),
+        name: Some(main_name()),
         parent: None,
         run: None,
         join: None,
@@ -38,7 +46,8 @@ pub(crate) fn run_once<F: Future>(
         cancel: false,
         waiting: WaitOn::Unknown,
     });
-    let mut main = Box::pin(main);
+    // On the stack, dropped in place (`set(None)`) with the runtime current.
+    let mut main = std::pin::pin!(Some(main));
     /// Clears [`FAST`] when the run ends, however it ends.
     struct FastGuard;
     impl Drop for FastGuard {
@@ -51,20 +60,20 @@ pub(crate) fn run_once<F: Future>(
         }
     }
     FAST.with(|f| {
-        f.run.set(core.shared.id);
+        f.run.set(core.shared.id());
         f.task.set(None);
         f.recording.set(core.recording());
     });
     let fast_guard = FastGuard;
     let output = CURRENT.set(&core, || {
-        let out = core.run_loop(main.as_mut());
+        let out = core.run_loop(main.as_mut().as_pin_mut().expect("the main future"));
         core.shutdown();
         out
     });
     // Drop the main future with the runtime still current, so its Drop code can reach detsim.
     CURRENT.set(&core, || {
         core.set_current(Some(MAIN));
-        let r = panic::catch_user(|| drop(main));
+        let r = panic::catch_user(|| main.set(None));
         core.set_current(None);
         drop(fast_guard);
         if let Err(p) = r {
@@ -88,10 +97,7 @@ pub(crate) fn run_once<F: Future>(
     let steps = core.step.get();
     let end_time = core.clock.borrow().now();
     let failure = core.failure.take();
-    let Core {
-        scheduler, config, ..
-    } = core;
-    let mut scheduler = scheduler.into_inner();
+    let (mut scheduler, config) = core.into_spare();
     let failed = failure.is_some() || output.is_none();
     scheduler.end_run(&decisions, failed);
     let output = match (output, failure) {

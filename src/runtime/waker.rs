@@ -18,8 +18,9 @@ static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
 /// The part of a run that wakers may touch from any thread.
 #[derive(Debug)]
 pub(crate) struct RtShared {
-    /// Distinguishes runs on the same thread; never reaches a decision or a report.
-    pub(crate) id: u64,
+    /// Distinguishes runs on the same thread: a new value for every run, also when this structure
+    /// is reused (see `spare`). Never reaches a decision or a report.
+    pub(crate) id: AtomicU64,
     /// Used only to tell a foreign wake from a stale one; never reported.
     owner: ThreadId,
     pub(crate) foreign: AtomicBool,
@@ -30,12 +31,30 @@ pub(crate) struct RtShared {
 impl RtShared {
     pub(crate) fn new() -> Arc<RtShared> {
         Arc::new(RtShared {
-            id: NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed),
+            id: AtomicU64::new(NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed)),
             owner: thread::current().id(),
             foreign: AtomicBool::new(false),
             foreign_task: AtomicU32::new(0),
             finished: AtomicBool::new(false),
         })
+    }
+
+    /// Prepares a reused structure for a new run; only called when no waker of an earlier run
+    /// can reach it any more.
+    pub(crate) fn renew(&self) {
+        self.id.store(
+            NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        self.foreign.store(false, Ordering::Relaxed);
+        self.foreign_task.store(0, Ordering::Relaxed);
+        self.finished.store(false, Ordering::Relaxed);
+    }
+
+    /// This run's id.
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id.load(Ordering::Relaxed)
     }
 }
 
@@ -59,7 +78,7 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         if CURRENT.is_set() {
             let here = CURRENT.with(|core| {
-                if core.shared.id == self.rt.id {
+                if Arc::ptr_eq(&core.shared, &self.rt) {
                     core.wake(self.task);
                     true
                 } else {

@@ -151,10 +151,11 @@ impl Pct {
             .unwrap_or(DEFAULT_STEPS)
     }
 
+    #[inline]
     fn priority(&mut self, t: TaskId) -> (u8, u64) {
         let i = t.as_u32() as usize;
         if self.prio.len() <= i {
-            self.prio.resize(i + 1, None);
+            self.prio.resize((i + 1).max(8), None);
         }
         match self.prio[i] {
             Some(p) => p,
@@ -167,13 +168,22 @@ impl Pct {
     }
 
     /// Index of the highest-priority runnable task (ties, which need equal 64-bit keys, go to the
-    /// lower task id).
+    /// lower task id). Tasks seen for the first time get their priority here, in ready-queue
+    /// order.
     fn top(&mut self, runnable: Runnable<'_>) -> usize {
+        match runnable.as_slice() {
+            Some(s) => self.top_of(s.iter().copied()),
+            None => self.top_of(runnable.iter().copied()),
+        }
+    }
+
+    #[inline]
+    fn top_of(&mut self, tasks: impl Iterator<Item = TaskId>) -> usize {
         let mut best = 0;
         let mut best_key = (0u8, 0u64, std::cmp::Reverse(TaskId::from_u32(u32::MAX)));
-        for (i, t) in runnable.iter().enumerate() {
-            let (band, key) = self.priority(*t);
-            let k = (band, key, std::cmp::Reverse(*t));
+        for (i, t) in tasks.enumerate() {
+            let (band, key) = self.priority(t);
+            let k = (band, key, std::cmp::Reverse(t));
             if i == 0 || k > best_key {
                 best = i;
                 best_key = k;
@@ -204,32 +214,29 @@ impl Scheduler for Pct {
         self.streak = (None, 0);
         let k = self.steps_estimate();
         let want = u64::from(self.depth - 1);
-        let mut points: Vec<u64> = Vec::new();
+        // The i-th change point drawn (i = 1, 2, ...) lowers to priority depth − i. Drawn into the
+        // buffer of the previous run's points, which the draw order does not depend on.
+        let depth = u64::from(self.depth);
+        let points = &mut self.change_points;
+        points.clear();
         if want >= k {
-            points.extend(1..=k);
+            points.extend((1..=k).enumerate().map(|(i, p)| (p, depth - 1 - i as u64)));
         } else {
             while (points.len() as u64) < want {
                 let p = 1 + index_below(self.rng.next_u64(), k);
-                if !points.contains(&p) {
-                    points.push(p);
+                if !points.iter().any(|c| c.0 == p) {
+                    let i = points.len() as u64;
+                    points.push((p, depth - 1 - i));
                 }
             }
         }
-        // The i-th change point drawn (i = 1, 2, ...) lowers to priority depth − i.
-        self.change_points = points
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| (p, u64::from(self.depth) - 1 - i as u64))
-            .collect();
-        self.change_points.sort_unstable();
+        points.sort_unstable();
     }
 
     fn choose_task(&mut self, choice: &TaskChoice<'_>) -> Result<usize, ScheduleError> {
         self.choices += 1;
-        // Tasks seen for the first time get their priority in ready-queue order.
-        for t in choice.runnable {
-            self.priority(*t);
-        }
+        // Tasks seen for the first time get their priority in ready-queue order, as `top` meets
+        // them.
         let mut i = self.top(choice.runnable);
         if let Some(&(at, low)) = self.change_points.get(self.next_change) {
             if at == self.choices {

@@ -53,8 +53,16 @@ impl LockInner {
         self.wake_up_first();
     }
 
+    /// Lock's `_wake_up_first`; the empty queue's answer is inlined.
     #[inline]
     fn wake_up_first(&self) {
+        if self.waiters.borrow().len() > 0 {
+            self.wake_up_first_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn wake_up_first_slow(&self) {
         let w = self.waiters.borrow_mut().notify_head();
         if let Some(w) = w {
             self.res.op("wake", HolderChange::None);

@@ -4,10 +4,10 @@
 //! it registers on first use within a run and again in each later run (keyed by the run's id).
 //! Outside a detsim run every method does nothing.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
-use crate::base::TaskId;
+use crate::base::{Holders, TaskId};
 use crate::runtime::{Core, FAST, HolderChange, WaitOn, try_with_core};
 
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub(crate) struct Resource {
     reg: Cell<Option<(u64, u32)>>,
     /// The tasks holding it, shared with the run's registry for deadlock reports. Updated here,
     /// on the primitive's own fast path, without going through the runtime.
-    holders: Rc<RefCell<Vec<TaskId>>>,
+    holders: Rc<Holders>,
 }
 
 impl Resource {
@@ -27,7 +27,7 @@ impl Resource {
             kind,
             name,
             reg: Cell::new(None),
-            holders: Rc::new(RefCell::new(Vec::new())),
+            holders: Rc::new(Holders::default()),
         }
     }
 
@@ -42,7 +42,7 @@ impl Resource {
             Some((r, id)) if r == run => id,
             _ => {
                 // A new run: holders left from an earlier run belong to it, not to this one.
-                self.holders.borrow_mut().clear();
+                self.holders.clear();
                 let id = core.register_resource(self.kind, self.name.clone(), self.holders.clone());
                 self.reg.set(Some((run, id)));
                 id
@@ -53,30 +53,50 @@ impl Resource {
     /// Records `op` and how it changes the holders; returns the current task. Without event
     /// recording this never touches the runtime: it reads the thread's run facts and updates the
     /// primitive's own holder list.
+    ///
+    /// The common case (registered in this run, not recording) is inlined into the primitive;
+    /// registration and recording are out of line.
     #[inline]
     pub(crate) fn op(&self, op: &'static str, change: HolderChange) -> Option<TaskId> {
         let (run, task, recording) = FAST.with(|f| (f.run.get(), f.task.get(), f.recording.get()));
         if run == 0 {
             return None; // outside a detsim run: nothing to record
         }
+        if recording || !matches!(self.reg.get(), Some((r, _)) if r == run) {
+            return self.op_slow(op, change, run, task, recording);
+        }
+        Self::change_holders(&self.holders, change, task);
+        task
+    }
+
+    #[inline]
+    fn change_holders(holders: &Holders, change: HolderChange, task: Option<TaskId>) {
+        match change {
+            HolderChange::Add => {
+                if let Some(t) = task {
+                    holders.add(t);
+                }
+            }
+            HolderChange::Remove(t) => holders.remove(t),
+            HolderChange::None => {}
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn op_slow(
+        &self,
+        op: &'static str,
+        change: HolderChange,
+        run: u64,
+        task: Option<TaskId>,
+        recording: bool,
+    ) -> Option<TaskId> {
         if !matches!(self.reg.get(), Some((r, _)) if r == run) {
             // First use in this run: clears holders left from an earlier run.
             try_with_core(|c| self.id(c));
         }
-        match change {
-            HolderChange::Add => {
-                if let Some(t) = task {
-                    self.holders.borrow_mut().push(t);
-                }
-            }
-            HolderChange::Remove(t) => {
-                let mut hs = self.holders.borrow_mut();
-                if let Some(i) = hs.iter().position(|h| *h == t) {
-                    hs.swap_remove(i);
-                }
-            }
-            HolderChange::None => {}
-        }
+        Self::change_holders(&self.holders, change, task);
         if recording {
             try_with_core(|c| c.resource_event(self.id(c), op));
         }
@@ -94,8 +114,6 @@ impl Resource {
     pub(crate) fn block_on_tasks(&self, holders: impl IntoIterator<Item = TaskId>) {
         // Register first: registering in a new run clears the holders.
         self.block();
-        let mut hs = self.holders.borrow_mut();
-        hs.clear();
-        hs.extend(holders);
+        self.holders.set(holders);
     }
 }

@@ -125,7 +125,7 @@ impl Waiters {
     /// asyncio's `all(w.cancelled() for w in waiters)` (true when empty).
     #[inline]
     pub(crate) fn all_cancelled(&self) -> bool {
-        self.entries.iter().all(Entry::cancelled)
+        self.entries.is_empty() || self.entries.iter().all(Entry::cancelled)
     }
 
     /// asyncio's `any(not w.cancelled() for w in waiters)`.
@@ -148,6 +148,9 @@ impl Waiters {
     /// Lock's `_wake_up_first`: notifies the head only, and only if it is not done.
     #[inline]
     pub(crate) fn notify_head(&mut self) -> Option<Waker> {
+        if self.entries.is_empty() {
+            return None;
+        }
         match self.entries.front() {
             Some(e) if !e.done() => Some(self.notify_at(0)),
             _ => None,

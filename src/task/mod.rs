@@ -10,6 +10,18 @@
 
 mod join;
 
+/// A [`Builder`] for one of detsim's own helper tasks ("task group child", "shield", ...): its
+/// name is an `Rc<str>` made once per thread, so spawning such a task allocates no name.
+macro_rules! named {
+    ($name:literal) => {{
+        thread_local! {
+            static NAME: std::rc::Rc<str> = std::rc::Rc::from($name);
+        }
+        $crate::task::Builder::new().shared_name(NAME.with(std::rc::Rc::clone))
+    }};
+}
+pub(crate) use named;
+
 pub use crate::base::{JoinError, TaskId};
 pub use join::{CancelHandle, JoinHandle};
 
@@ -70,6 +82,12 @@ impl Builder {
     /// Names the task.
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(Rc::from(name.into()));
+        self
+    }
+
+    /// Names the task with a name shared by many tasks (`named!`): no allocation.
+    pub(crate) fn shared_name(mut self, name: Rc<str>) -> Builder {
+        self.name = Some(name);
         self
     }
 

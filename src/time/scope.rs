@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::{Duration, Elapsed, Instant, now, sleep_until};
 use crate::combinators::call_soon;
-use crate::task::{Builder, CancelHandle, JoinError, JoinHandle};
+use crate::task::{CancelHandle, JoinError, JoinHandle};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -75,7 +75,7 @@ impl Timer {
         if when <= now() {
             call_soon("timeout callback", fire);
         } else {
-            let h = Builder::new().name("timeout callback").spawn(async move {
+            let h = crate::task::named!("timeout callback").spawn(async move {
                 sleep_until(when).await;
                 fire();
             });

@@ -1,0 +1,95 @@
+//! The memory of a finished run, kept for the next run on the same thread.
+//!
+//! An exploration runs thousands of short programs in a row; allocating the run's structures
+//! afresh for each (task slots, ready queue, decision log, resource table, the shared waker state
+//! and one waker per task) cost more than a short run's steps. A run takes the thread's spare
+//! memory when it starts and hands it back, cleared, when it ends.
+//!
+//! # Invariants
+//!
+//! * Everything handed back is empty: no task, future, name, resource or decision of the old run
+//!   survives into the next one.
+//! * Wakers are reused only when nothing outside the core holds a clone of any of them (every
+//!   waker's `Arc` is unique, and the shared state is held only by them and the spare), so a waker
+//!   of an old run can never wake a task of a new one. Otherwise the shared state and the wakers
+//!   are dropped, and the next run builds new ones (the old wakers then see a finished run and do
+//!   nothing).
+//! * The shared state gets a new run id for every run ([`RtShared::renew`]), so primitives
+//!   created in one run and used in the next still register anew.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use super::ResourceInfo;
+use super::TaskSlot;
+use super::waker::{RtShared, TaskWaker};
+use crate::base::Decision;
+use crate::base::ready::ReadyQueue;
+
+/// The reusable memory of one run.
+#[derive(Default)]
+pub(super) struct Spare {
+    pub(super) shared: Option<Arc<RtShared>>,
+    /// `wakers[i]` is task `i`'s waker; only present together with `shared`.
+    pub(super) wakers: Vec<Arc<TaskWaker>>,
+    pub(super) tasks: Vec<TaskSlot>,
+    pub(super) ready: ReadyQueue,
+    pub(super) decisions: Vec<Decision>,
+    pub(super) resources: Vec<ResourceInfo>,
+}
+
+thread_local! {
+    static SPARE: Cell<Option<Spare>> = const { Cell::new(None) };
+}
+
+/// Takes this thread's spare memory (or empty structures when there is none).
+pub(super) fn take() -> Spare {
+    SPARE.with(|s| s.take()).unwrap_or_else(|| Spare {
+        wakers: Vec::with_capacity(8),
+        ..Spare::default()
+    })
+}
+
+/// The most tasks whose slots and wakers a thread keeps between runs: enough for the short
+/// programs an exploration repeats, without holding on to a 100,000-task run's memory.
+pub(super) const KEEP_TASKS: usize = 1024;
+/// The most decisions whose buffer a thread keeps (16 bytes each).
+const KEEP_DECISIONS: usize = 16_384;
+
+/// Hands a finished run's memory back for the next run on this thread.
+pub(super) fn put(mut spare: Spare) {
+    spare.tasks.clear();
+    spare.tasks.shrink_to(KEEP_TASKS);
+    spare.ready.clear();
+    spare.ready.shrink_to(KEEP_TASKS);
+    spare.decisions.clear();
+    spare.decisions.shrink_to(KEEP_DECISIONS);
+    spare.resources.clear();
+    spare.resources.shrink_to(KEEP_TASKS);
+    spare.wakers.shrink_to(KEEP_TASKS);
+    let unique = spare.wakers.iter().all(|w| Arc::strong_count(w) == 1);
+    let keep = unique
+        && spare
+            .shared
+            .as_ref()
+            .is_some_and(|s| Arc::strong_count(s) == 1 + spare.wakers.len());
+    if !keep {
+        spare.wakers = Vec::new();
+        spare.shared = None;
+    }
+    SPARE.with(|s| s.set(Some(spare)));
+}
+
+/// Returns a run's decision log to the spare memory once its reader is done with it, so that the
+/// next run records into the same buffer.
+pub(crate) fn recycle_decisions(mut log: Vec<Decision>) {
+    SPARE.with(|s| {
+        if let Some(mut spare) = s.take() {
+            if spare.decisions.capacity() < log.capacity() && log.capacity() <= KEEP_DECISIONS {
+                log.clear();
+                spare.decisions = log;
+            }
+            s.set(Some(spare));
+        }
+    });
+}
