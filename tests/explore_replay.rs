@@ -279,6 +279,35 @@ fn nondeterminism_is_detected_with_the_first_difference() {
     );
 }
 
+#[test]
+fn nondeterminism_in_task_names_alone_is_detected() {
+    // Tasks named in HashMap iteration order: the same events by task id, different names in every
+    // report and trace. The check used to compare the events only.
+    let found = Builder::new()
+        .ignore_env()
+        .schedules(20)
+        .check_determinism(true)
+        .explore(|| async {
+            let names: std::collections::HashMap<String, ()> =
+                (0..8).map(|i| (format!("worker {i}"), ())).collect();
+            let hs: Vec<_> = names
+                .into_keys()
+                .map(|n| detsim::task::Builder::new().name(n).spawn(yield_now()))
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        })
+        .unwrap_err();
+    let report = found.to_string();
+    assert!(
+        matches!(found.failure.kind, FailureKind::Nondeterminism { .. }),
+        "{report}"
+    );
+    assert!(report.contains("\"worker "), "{report}");
+    assert!(report.contains("NOT deterministic"), "{report}");
+}
+
 /// Two tasks, one yield each, correct program: Dfs covers every schedule within its bound and
 /// says so.
 #[test]

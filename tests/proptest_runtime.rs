@@ -41,6 +41,7 @@ fn the_empty_input_is_a_main_task_that_yields() {
         Program {
             bodies: vec![vec![Op::Yield]],
             join_at_end: false,
+            extended: false,
         }
     );
     assert_eq!(check_input(&[]).unwrap(), Verdict::Finished);
@@ -61,6 +62,7 @@ fn decoding_is_pinned() {
                 vec![Op::Send(1)],
             ],
             join_at_end: true,
+            extended: false,
         }
     );
 }

@@ -60,6 +60,50 @@ fn sleep_forever_is_a_deadlock_not_a_584_year_jump() {
 }
 
 #[test]
+fn a_deadlock_after_a_sleep_reports_the_time_it_happened() {
+    // The clock used to be reset at shutdown, before the report read it: "simulated time 0s".
+    let report = Builder::new().run_report(async {
+        sleep(Duration::from_secs(5)).await;
+        let never = detsim::sync::Event::new();
+        never.wait().await;
+    });
+    let f = report.output.unwrap_err();
+    assert!(matches!(f.kind, FailureKind::Deadlock { .. }), "{f}");
+    assert_eq!(f.time, Instant::ZERO + Duration::from_secs(5));
+    assert!(f.to_string().contains("simulated time 5s"), "{f}");
+    assert_eq!(report.end_time, Instant::ZERO + Duration::from_secs(5));
+    // A run that passes ends at its last instant too, pending timers or not.
+    let report = Builder::new().run_report(async {
+        let _pending = spawn(sleep(Duration::from_secs(60)));
+        sleep(Duration::from_millis(1500)).await;
+    });
+    assert!(report.output.is_ok());
+    assert_eq!(report.end_time, Instant::ZERO + Duration::from_millis(1500));
+}
+
+#[test]
+fn a_saturated_sleep_is_reported_as_the_program_wrote_it() {
+    // 10^12 s is past the end of simulated time (about 584 years): it saturates, and the report
+    // says so instead of claiming the program asked for Duration::MAX.
+    let f = Builder::new()
+        .run(async {
+            sleep(Duration::from_secs(1_000_000_000_000)).await;
+        })
+        .unwrap_err();
+    let report = f.to_string();
+    assert!(
+        report.contains("a sleep of 1000000000000s, which reaches past the end of simulated time"),
+        "{report}"
+    );
+    assert!(!report.contains("Duration::MAX"), "{report}");
+    // A sleep_until(Instant::MAX) asked for that instant.
+    let f = Builder::new()
+        .run(async { detsim::time::sleep_until(Instant::MAX).await })
+        .unwrap_err();
+    assert!(f.to_string().contains("a sleep until Instant::MAX"), "{f}");
+}
+
+#[test]
 fn a_long_sleep_costs_nothing() {
     let t = detsim::run(async {
         sleep(Duration::from_secs(100 * 365 * 24 * 3600)).await;
@@ -314,6 +358,51 @@ fn replay_reports_where_it_diverged() {
     let report = f.to_string();
     assert!(report.contains("replay diverged"), "{report}");
     assert!(report.contains("which is not runnable"), "{report}");
+}
+
+#[test]
+fn replay_with_decisions_left_over_is_a_divergence() {
+    // A schedule recorded from a program that made more decisions than this one: every decision
+    // the run asks for fits, and the run used to pass silently with the rest unused.
+    let recorded = |n: u64| async move {
+        for _ in 0..n {
+            detsim::random_u64();
+        }
+        detsim::time::sleep(Duration::from_secs(2)).await;
+    };
+    let rec = Builder::new()
+        .seed(1)
+        .scheduler(detsim::scheduler::Random::new())
+        .run_report(recorded(5));
+    assert_eq!(rec.decisions.len(), 5);
+    let f = Builder::new()
+        .scheduler(Replay::new(rec.decisions.clone()))
+        .run(recorded(3))
+        .unwrap_err();
+    assert!(matches!(f.kind, FailureKind::Scheduler { .. }), "{f}");
+    let report = f.to_string();
+    assert!(report.contains("replay diverged"), "{report}");
+    assert!(
+        report.contains("finished at step 2 (simulated time 2s) after 3 decisions"),
+        "{report}"
+    );
+    assert!(report.contains("holds 2 more"), "{report}");
+    // The same through an exploration's DETSIM_SCHEDULE replay.
+    let schedule = detsim::explore::Schedule::from_decisions(&rec.decisions);
+    let found = Builder::new()
+        .ignore_env()
+        .replay_schedule(schedule.clone())
+        .explore(|| recorded(3))
+        .unwrap_err();
+    assert!(found.to_string().contains("replay diverged"), "{found}");
+    // The program that recorded it replays it exactly.
+    assert!(
+        Builder::new()
+            .ignore_env()
+            .replay_schedule(schedule)
+            .explore(|| recorded(5))
+            .is_ok()
+    );
 }
 
 #[test]

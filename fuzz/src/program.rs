@@ -14,6 +14,15 @@
 //! so that committed regression inputs keep their meaning when dependencies are upgraded — the
 //! same reason detsim maps seeds with its own code.
 //!
+//! A header byte of 128 or more selects the *extended* opcode table, which adds detsim's own
+//! primitives and combinators (`sync::Lock`, `BoundedSemaphore`, `Event`, `Queue`, `Condition`,
+//! `Barrier`, `gather`, `gather_tasks`, `task_group`, `wait`, `shield`, `Promise`,
+//! `timeout_scope`, `wait_for`) to the original table, whose inputs (header below 128) keep their
+//! meaning. Every extended operation that can block runs under a timeout, and the tasks it spawns
+//! only yield and sleep, so the deadlock oracle stays exact; each primitive has its own oracle:
+//! the lock is never granted twice, the semaphore never goes over its bound or below zero, and no
+//! queue item is lost, duplicated or invented.
+//!
 //! # Adding an operation
 //!
 //! Add a variant to [`Op`], a decoding arm in [`decode_op`] (append new opcodes at the end, so
@@ -28,11 +37,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use detsim::combinators::{ReturnWhen, gather, gather_tasks, shield, wait};
 use detsim::event::{Event, EventKind, Outcome};
 use detsim::explore::Schedule;
+use detsim::promise::Promise;
 use detsim::scheduler::{FuzzBytes, Replay, Scheduler};
+use detsim::sync::{Barrier, BoundedSemaphore, Condition, Event as SyncEvent, Lock, Queue};
 use detsim::task::CancelHandle;
+use detsim::task_group::task_group;
 use detsim::time::{Duration, sleep, timeout};
+use detsim::time::{timeout_scope, wait_for};
 use detsim::{Builder, FailureKind, JoinHandle, RunReport, TaskId};
 use futures::StreamExt;
 use futures::channel::mpsc;
@@ -85,7 +99,72 @@ pub enum Op {
     /// Run a blocking operation (`Sleep`, `Lock`, `Recv`, `Join`) under a timeout of
     /// `10 ms × n`.
     Timeout(u8, Box<Op>),
+    /// Extended table: one of detsim's own primitives or combinators (see [`Ext`]), with its
+    /// timeout `10 ms × n` where it can block.
+    Ext(Ext, u8),
 }
+
+/// The extended operations: detsim's own primitives and combinators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ext {
+    /// Acquire the shared `sync::Lock`, hold it over a yield, release it.
+    Lock,
+    /// Acquire a permit of the shared `BoundedSemaphore(2)`, hold it over a yield, release it.
+    Semaphore,
+    /// Set the shared `Event`.
+    EventSet,
+    /// Clear the shared `Event`.
+    EventClear,
+    /// Wait for the shared `Event`.
+    EventWait,
+    /// Put a fresh item on the shared `Queue(2)`.
+    Put,
+    /// Get an item from the shared `Queue(2)`.
+    Get,
+    /// Wait on the shared `Condition`.
+    CondWait,
+    /// Notify one waiter of the shared `Condition`.
+    CondNotify,
+    /// Wait at the shared `Barrier(2)`.
+    Barrier,
+    /// `gather` three futures that sleep different times; results in argument order.
+    Gather,
+    /// `gather_tasks` of two spawned tasks.
+    GatherTasks,
+    /// A `task_group` of two children, one of which may fail.
+    TaskGroup,
+    /// `wait(FIRST_COMPLETED)` on two spawned tasks.
+    Wait,
+    /// `shield` a sleeping task, under a timeout.
+    Shield,
+    /// Await a `Promise` that a spawned task resolves after a yield.
+    Promise,
+    /// `timeout_scope` around a sleep.
+    Scope,
+    /// `wait_for` a spawned sleeping task.
+    WaitFor,
+}
+
+const EXTS: [Ext; 18] = [
+    Ext::Lock,
+    Ext::Semaphore,
+    Ext::EventSet,
+    Ext::EventClear,
+    Ext::EventWait,
+    Ext::Put,
+    Ext::Get,
+    Ext::CondWait,
+    Ext::CondNotify,
+    Ext::Barrier,
+    Ext::Gather,
+    Ext::GatherTasks,
+    Ext::TaskGroup,
+    Ext::Wait,
+    Ext::Shield,
+    Ext::Promise,
+    Ext::Scope,
+    Ext::WaitFor,
+];
 
 /// A program: task bodies, body 0 being the main task.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -94,6 +173,8 @@ pub struct Program {
     pub bodies: Vec<Vec<Op>>,
     /// Whether each task joins its remaining (not detached) handles after its last operation.
     pub join_at_end: bool,
+    /// Whether the extended opcode table (detsim's own primitives) was used to decode it.
+    pub extended: bool,
 }
 
 struct Reader<'a> {
@@ -124,8 +205,13 @@ fn decode_blocking(r: &mut Reader<'_>) -> Op {
 /// Decodes one operation of body `body` in a program of `bodies` bodies. The opcode byte is
 /// weighted towards spawns and joins, so that most programs have several tasks; opcode 0 is the
 /// simplest operation (a yield), so that minimising an input simplifies its program.
-fn decode_op(r: &mut Reader<'_>, body: usize, bodies: usize) -> Op {
-    match r.below(32) {
+fn decode_op(r: &mut Reader<'_>, body: usize, bodies: usize, extended: bool) -> Op {
+    let code = if extended {
+        r.below(32 + EXTS.len())
+    } else {
+        r.below(32)
+    };
+    match code {
         0..=2 => Op::Yield,
         3..=8 if body + 1 < bodies => Op::Spawn(body + 1 + r.below(bodies - body - 1)),
         3..=8 => Op::Sleep(r.next() % 4),
@@ -142,10 +228,11 @@ fn decode_op(r: &mut Reader<'_>, body: usize, bodies: usize) -> Op {
         // A panic in main ends the run at once; keep main's panics out for richer runs.
         27 if body > 0 => Op::Panic,
         27 => Op::Yield,
-        _ => {
+        28..=31 => {
             let d = r.next() % 4;
             Op::Timeout(d, Box::new(decode_blocking(r)))
         }
+        n => Op::Ext(EXTS[n - 32], r.next() % 4),
     }
 }
 
@@ -157,6 +244,7 @@ impl Program {
         let header = usize::from(r.next());
         let n = 1 + header % MAX_BODIES;
         let join_at_end = (header / MAX_BODIES) % 4 != 0;
+        let extended = header >= 128;
         let mut bodies = Vec::with_capacity(n);
         for body in 0..n {
             // Main has at least one operation; other bodies may be empty.
@@ -165,12 +253,17 @@ impl Program {
             } else {
                 r.below(MAX_OPS + 1)
             };
-            bodies.push((0..ops).map(|_| decode_op(&mut r, body, n)).collect());
+            bodies.push(
+                (0..ops)
+                    .map(|_| decode_op(&mut r, body, n, extended))
+                    .collect(),
+            );
         }
         (
             Program {
                 bodies,
                 join_at_end,
+                extended,
             },
             r.pos.min(data.len()),
         )
@@ -214,6 +307,60 @@ struct Ctx {
     violations: RefCell<Vec<String>>,
     /// A user-level trace, compared between the two runs of one input.
     trace: RefCell<Vec<(usize, &'static str)>>,
+    /// detsim's own primitives, for the extended operations.
+    prims: Prims,
+}
+
+/// detsim's primitives shared by the tasks of one run, and what their oracles track.
+struct Prims {
+    lock: Lock,
+    /// Tasks inside the lock's critical section: 0 or 1.
+    in_lock: Cell<u32>,
+    sem: BoundedSemaphore,
+    /// Permits held: at most 2.
+    in_sem: Cell<u32>,
+    event: SyncEvent,
+    queue: Queue<u64>,
+    /// Items put (by number) and taken.
+    next_item: Cell<u64>,
+    put: RefCell<Vec<u64>>,
+    taken: RefCell<Vec<u64>>,
+    cond: Condition,
+    barrier: Barrier,
+}
+
+impl Prims {
+    fn new() -> Prims {
+        Prims {
+            lock: Lock::new(),
+            in_lock: Cell::new(0),
+            sem: BoundedSemaphore::new(2),
+            in_sem: Cell::new(0),
+            event: SyncEvent::new(),
+            queue: Queue::new(2),
+            next_item: Cell::new(0),
+            put: RefCell::new(Vec::new()),
+            taken: RefCell::new(Vec::new()),
+            cond: Condition::new(),
+            barrier: Barrier::new(2).expect("two parties"),
+        }
+    }
+}
+
+/// Counts a task inside a section for as long as it lives (a cancelled task's drop leaves too).
+struct Inside<'a>(&'a Cell<u32>);
+
+impl<'a> Inside<'a> {
+    fn enter(c: &'a Cell<u32>) -> Inside<'a> {
+        c.set(c.get() + 1);
+        Inside(c)
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
 }
 
 impl Ctx {
@@ -237,6 +384,7 @@ impl Ctx {
             instances: RefCell::new(vec![Instance::default()]),
             violations: RefCell::new(Vec::new()),
             trace: RefCell::new(Vec::new()),
+            prims: Prims::new(),
         })
     }
 
@@ -398,6 +546,185 @@ async fn exec<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op) {
         Op::Sleep(_) | Op::Lock(_) | Op::Recv(_) | Op::Join => {
             blocking(ctx, local, op, false).await;
         }
+        Op::Ext(e, d) => {
+            // Under a timeout (or finite by construction): the timer keeps any deadlock report
+            // out while the task is in here.
+            ctx.set_wait(inst, Some((Wait::Sleep, true)));
+            let done = timeout(ms(u64::from(*d) + 1), ext(ctx, inst, *e)).await;
+            ctx.set_wait(inst, None);
+            ctx.note(
+                inst,
+                if done.is_ok() {
+                    "ext done"
+                } else {
+                    "ext timed out"
+                },
+            );
+        }
+    }
+}
+
+/// A task that only sleeps `10 ms × n` then yields: finite whatever the schedule.
+async fn helper(n: u64) -> u64 {
+    sleep(ms(n)).await;
+    detsim::yield_now().await;
+    n
+}
+
+/// One extended operation, with its primitive's oracle.
+async fn ext(ctx: &Rc<Ctx>, inst: usize, e: Ext) {
+    let p = &ctx.prims;
+    match e {
+        Ext::Lock => {
+            let g = p.lock.acquire().await;
+            if p.in_lock.get() != 0 {
+                ctx.violation(format!(
+                    "instance {inst} was granted the Lock while it was held"
+                ));
+            }
+            let inside = Inside::enter(&p.in_lock);
+            detsim::yield_now().await;
+            drop(inside);
+            drop(g);
+        }
+        Ext::Semaphore => {
+            let permit = p.sem.acquire().await;
+            let inside = Inside::enter(&p.in_sem);
+            if p.in_sem.get() > 2 || p.sem.value() + p.in_sem.get() as usize > 2 {
+                ctx.violation(format!(
+                    "BoundedSemaphore(2) over its bound: {} held, value {}",
+                    p.in_sem.get(),
+                    p.sem.value()
+                ));
+            }
+            detsim::yield_now().await;
+            drop(inside);
+            drop(permit);
+            if p.sem.value() > 2 {
+                ctx.violation(format!("BoundedSemaphore(2) has value {}", p.sem.value()));
+            }
+        }
+        Ext::EventSet => p.event.set(),
+        Ext::EventClear => p.event.clear(),
+        Ext::EventWait => p.event.wait().await,
+        Ext::Put => {
+            let item = p.next_item.get();
+            p.next_item.set(item + 1);
+            if p.queue.put(item).await.is_ok() {
+                p.put.borrow_mut().push(item);
+            }
+            check_queue(ctx);
+        }
+        Ext::Get => {
+            if let Ok(item) = p.queue.get().await {
+                if !p.put.borrow().contains(&item) {
+                    ctx.violation(format!("Queue handed out item {item}, which was never put"));
+                }
+                if p.taken.borrow().contains(&item) {
+                    ctx.violation(format!("Queue handed out item {item} twice"));
+                }
+                p.taken.borrow_mut().push(item);
+            }
+            check_queue(ctx);
+        }
+        Ext::CondWait => {
+            let g = p.cond.acquire().await;
+            let g = p.cond.wait(g).await;
+            drop(g);
+        }
+        Ext::CondNotify => {
+            let g = p.cond.acquire().await;
+            p.cond.notify(1);
+            drop(g);
+        }
+        Ext::Barrier => {
+            let _ = p.barrier.wait().await;
+        }
+        Ext::Gather => {
+            let r = gather([helper(2), helper(0), helper(1)]).await;
+            if let Ok(v) = &r {
+                if *v != [2, 0, 1] {
+                    ctx.violation(format!("gather returned {v:?}, not in argument order"));
+                }
+            }
+        }
+        Ext::GatherTasks => {
+            let hs = vec![detsim::spawn(helper(1)), detsim::spawn(helper(0))];
+            if let Ok(v) = gather_tasks(hs).await {
+                if v != [1, 0] {
+                    ctx.violation(format!("gather_tasks returned {v:?}"));
+                }
+            }
+        }
+        Ext::TaskGroup => {
+            let fail = detsim::random_below(2) == 0;
+            let r = task_group(|g| async move {
+                g.spawn(async move {
+                    helper(1).await;
+                    if fail { Err("child failed") } else { Ok(()) }
+                })
+                .map_err(|_| "spawn refused")?;
+                g.spawn(async { Ok(helper(0).await) })
+                    .map_err(|_| "spawn refused")?;
+                Ok::<_, &str>(())
+            })
+            .await;
+            if r.is_err() != fail {
+                ctx.violation(format!(
+                    "task_group returned {r:?} with a failing child: {fail}"
+                ));
+            }
+        }
+        Ext::Wait => {
+            let hs = vec![detsim::spawn(helper(2)), detsim::spawn(helper(0))];
+            let r = wait(hs, None, ReturnWhen::FirstCompleted).await;
+            if r.done.is_empty() || r.done.len() + r.pending.len() != 2 {
+                ctx.violation(format!(
+                    "wait(FIRST_COMPLETED) returned {} done, {} pending",
+                    r.done.len(),
+                    r.pending.len()
+                ));
+            }
+        }
+        Ext::Shield => {
+            let _ = shield(detsim::spawn(helper(2))).await;
+        }
+        Ext::Promise => {
+            let promise: Promise<u64, ()> = Promise::new();
+            let setter = promise.clone();
+            let h = detsim::spawn(async move {
+                detsim::yield_now().await;
+                let _ = setter.set_result(7);
+            });
+            drop(h);
+            if let Ok(v) = promise.wait().await {
+                if v != 7 {
+                    ctx.violation(format!("Promise resolved with 7 returned {v}"));
+                }
+            }
+        }
+        Ext::Scope => {
+            let scope = timeout_scope(Some(ms(1)));
+            let r = scope.run(helper(2)).await;
+            if r.is_ok() {
+                ctx.violation("a 10 ms timeout_scope let a 20 ms sleep finish".into());
+            }
+        }
+        Ext::WaitFor => {
+            let _ = wait_for(ms(1), detsim::spawn(helper(0))).await;
+        }
+    }
+}
+
+/// The queue's oracle: every item put and not yet taken is in it, no more and no fewer.
+fn check_queue(ctx: &Ctx) {
+    let p = &ctx.prims;
+    let (put, taken) = (p.put.borrow().len(), p.taken.borrow().len());
+    if put < taken || put - taken != p.queue.qsize() {
+        ctx.violation(format!(
+            "Queue holds {} items, but {put} were put and {taken} taken",
+            p.queue.qsize()
+        ));
     }
 }
 
@@ -575,6 +902,14 @@ fn same_run(
             b.trace.events.get(i).map(|e| e.to_string())
         ));
     }
+    if let Some(i) = (0..=a.decisions.len()).find(|&i| a.decisions.get(i) != b.decisions.get(i)) {
+        return Err(format!(
+            "{what} has a different decision log from decision {i}"
+        ));
+    }
+    if a.trace.tasks != b.trace.tasks || a.trace.resources != b.trace.resources {
+        return Err(format!("{what} has different task or resource tables"));
+    }
     let kind = |r: &RunReport<()>| r.output.as_ref().err().map(|f| f.kind.clone());
     if kind(a) != kind(b) || a.steps != b.steps || a.end_time != b.end_time {
         return Err(format!(
@@ -641,7 +976,12 @@ fn check_run(report: &RunReport<()>, ctx: &Ctx) -> Result<Verdict, String> {
             _ => {}
         }
     }
-    if spawned.len() != spawned_by_program {
+    // Extended operations spawn helper tasks (and detsim's combinators their own): only the
+    // program's spawns are counted there.
+    let helpers_allowed = ctx.program.extended;
+    if spawned.len() < spawned_by_program
+        || (!helpers_allowed && spawned.len() != spawned_by_program)
+    {
         return Err(format!(
             "{} spawn events for {spawned_by_program} spawns",
             spawned.len()

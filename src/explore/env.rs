@@ -6,14 +6,15 @@
 //! | `DETSIM_SCHEDULE` | a schedule string `ds1.…` | replay exactly this schedule |
 //! | `DETSIM_ITERATIONS` | a positive integer | how many schedules to explore |
 //! | `DETSIM_STRATEGY` | see [`Strategy`](super::Strategy)'s `FromStr` | the exploration strategy |
-//! | `DETSIM_JOBS` | a positive integer, or `auto` (the number of CPUs) | OS threads running schedules |
+//! | `DETSIM_JOBS` | 1 to 1024, or `auto` (the number of CPUs) | OS threads running schedules |
 //! | `DETSIM_SHARD` | `k/n` with `1 <= k <= n` | run only shard `k` of `n` of the schedules |
 //! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` | run every schedule twice and compare |
 //! | `DETSIM_SHRINK` | as above | shrink the failing schedule (default: on, but off for a replay) |
 //! | `DETSIM_PROGRESS` | as above, or a delay such as `5s` / `500ms` | progress lines on stderr (default: on, after 2 s) |
+//! | `DETSIM_POLL_TIMEOUT` | a duration (`5s`, `500ms`, `2m`, `10`), or `off` | the watchdog's limit on one poll (every run, not only explorations) |
 //!
-//! A malformed value is an error naming the variable and the accepted forms; an empty value counts
-//! as unset.
+//! A malformed value (or one that is not UTF-8) is an error naming the variable and the accepted
+//! forms; an empty value counts as unset.
 
 use std::fmt;
 
@@ -42,6 +43,8 @@ pub struct Overrides {
     pub shrink: Option<bool>,
     /// `DETSIM_PROGRESS`.
     pub progress: Option<ProgressSetting>,
+    /// `DETSIM_POLL_TIMEOUT`: `Some(None)` turns the watchdog off.
+    pub poll_timeout: Option<Option<std::time::Duration>>,
 }
 
 /// A malformed environment variable.
@@ -68,8 +71,32 @@ impl fmt::Display for EnvError {
 impl std::error::Error for EnvError {}
 
 impl Overrides {
-    /// Reads every `DETSIM_*` override from the process environment.
+    /// Every variable read, in the order they are read.
+    pub const VARIABLES: &[&str] = &[
+        "DETSIM_SEED",
+        "DETSIM_SCHEDULE",
+        "DETSIM_ITERATIONS",
+        "DETSIM_STRATEGY",
+        "DETSIM_JOBS",
+        "DETSIM_SHARD",
+        "DETSIM_CHECK_DETERMINISM",
+        "DETSIM_SHRINK",
+        "DETSIM_PROGRESS",
+        "DETSIM_POLL_TIMEOUT",
+    ];
+
+    /// Reads every `DETSIM_*` override from the process environment. A value that is not valid
+    /// UTF-8 is an error too, never silently ignored.
     pub fn from_env() -> Result<Overrides, EnvError> {
+        for &variable in Overrides::VARIABLES {
+            if let Err(std::env::VarError::NotUnicode(v)) = std::env::var(variable) {
+                return Err(EnvError {
+                    variable,
+                    value: v.to_string_lossy().into_owned(),
+                    accepted: "text in UTF-8 (the value holds bytes that are not)".into(),
+                });
+            }
+        }
         Overrides::from_lookup(|k| std::env::var(k).ok())
     }
 
@@ -125,13 +152,16 @@ impl Overrides {
             o.jobs = Some(if t.eq_ignore_ascii_case("auto") {
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             } else {
-                t.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    err(
-                        "DETSIM_JOBS",
-                        &v,
-                        "a positive integer number of threads, or `auto`",
-                    )
-                })?
+                t.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_JOBS).contains(n))
+                    .ok_or_else(|| {
+                        err(
+                            "DETSIM_JOBS",
+                            &v,
+                            "a number of threads from 1 to 1024, or `auto` (one per CPU)",
+                        )
+                    })?
             });
         }
         if let Some(v) = var("DETSIM_SHARD") {
@@ -173,6 +203,12 @@ impl Overrides {
                     .ok_or_else(|| err("DETSIM_PROGRESS", &v, accepted))?,
             });
         }
+        if let Some(v) = var("DETSIM_POLL_TIMEOUT") {
+            o.poll_timeout = Some(
+                crate::runtime::watchdog::parse_poll_timeout(&v)
+                    .map_err(|accepted| err("DETSIM_POLL_TIMEOUT", &v, accepted))?,
+            );
+        }
         if o.seed.is_some() && o.schedule.is_some() {
             return Err(err(
                 "DETSIM_SCHEDULE",
@@ -195,6 +231,8 @@ fn parse_delay(s: &str) -> Option<std::time::Duration> {
     let secs = number.trim().parse::<f64>().ok()? * scale;
     (secs.is_finite() && secs > 0.0 && secs < 1e9).then(|| std::time::Duration::from_secs_f64(secs))
 }
+/// The most threads `DETSIM_JOBS` asks for: more would only cost memory and start-up time.
+const MAX_JOBS: usize = 1024;
 
 fn parse_u64(s: &str) -> Option<u64> {
     let s = s.trim().replace('_', "");
@@ -266,6 +304,7 @@ mod tests {
             ("DETSIM_PROGRESS", "-1s", "a delay with its unit"),
             ("DETSIM_SCHEDULE", "abc", "must start with `ds1.`"),
             ("DETSIM_STRATEGY", "quantum", "random"),
+            ("DETSIM_POLL_TIMEOUT", "soon", "`off`"),
         ] {
             let e = with(&[(k, v)]).unwrap_err();
             assert_eq!(e.variable, k);

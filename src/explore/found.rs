@@ -129,6 +129,17 @@ where
         if let Some(diff) = first_difference(&a.trace, &b.trace) {
             return Some(diff);
         }
+        // What the failure report prints (messages, names, step, time) must agree as well.
+        let report = |r: &Ran| r.failure.as_ref().map(|f| f.to_string());
+        if let (Some(x), Some(y)) = (report(&a), report(&b)) {
+            if x != y {
+                return Some(format!(
+                    "the failure reports differ:\n  first run:  {}\n  second run: {}",
+                    x.replace('\n', "\n    "),
+                    y.replace('\n', "\n    ")
+                ));
+            }
+        }
         if let Some(kind) = expect {
             let again = a.failure.as_ref().map(|f| &f.kind);
             if !again.is_some_and(|k| same_failure(k, kind)) {

@@ -50,6 +50,7 @@
 
 mod env;
 mod found;
+mod indices;
 mod progress;
 mod report;
 mod schedule;
@@ -58,10 +59,11 @@ mod strategy;
 mod tally;
 
 pub use env::{EnvError, Overrides};
+use indices::Indices;
 pub use progress::ProgressSetting;
 pub use report::{Determinism, Found, Summary};
 pub use schedule::{Schedule, ScheduleParseError};
-pub use strategy::Strategy;
+pub use strategy::{MAX_PCT_DEPTH, Strategy};
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -389,7 +391,11 @@ impl Builder {
         if let Some(p) = overrides.progress {
             settings.progress = p;
         }
+        if let Some(limit) = overrides.poll_timeout {
+            config.poll_timeout = limit;
+        }
         config.record = None;
+        config.explored = true;
         let campaign = match (&settings.strategy, &self.scheduler) {
             (Some(s), _) => s.to_string(),
             (None, Some(custom)) => custom.name(),
@@ -555,11 +561,11 @@ where
 
     /// The seeded schedules to run. Unsharded, the `prior` runs (asyncio's order, run first)
     /// count against the budget; sharded, shard 1 runs them on top of its share.
-    fn indices(&self, prior: u64) -> Vec<u64> {
+    fn indices(&self, prior: u64) -> Indices {
         let n = self.settings.schedules;
         match self.settings.shard {
-            None => (0..n.saturating_sub(prior)).collect(),
-            Some((k, m)) => (0..n).filter(|i| i % m == k - 1).collect(),
+            None => Indices::new(n.saturating_sub(prior), None),
+            shard => Indices::new(n, shard),
         }
     }
 
@@ -626,14 +632,14 @@ where
         let indices = self.indices(prior);
         if self.settings.jobs > 1 && indices.len() > 1 {
             drop(template);
-            return self.run_parallel(&indices, self.settings.jobs, prior, &over_budget);
+            return self.run_parallel(indices, self.settings.jobs, prior, &over_budget);
         }
         let mut ran_count = warm_runs + prior;
         // A scheduler that learns nothing is the same after every run (begin_run reseeds it), so
         // one instance serves every schedule; a learning one runs each schedule on a fresh fork.
         let learns = template.learns();
         let mut spare: Option<Box<dyn Scheduler>> = None;
-        for &i in &indices {
+        for i in indices.iter() {
             if over_budget() {
                 break;
             }
@@ -688,12 +694,12 @@ where
                 sched.name()
             );
         }
-        let indices: Vec<u64> = match only_seed {
-            Some(_) => vec![0],
-            None => (0..self.settings.schedules).collect(),
+        let indices = match only_seed {
+            Some(_) => Indices::new(1, None),
+            None => Indices::new(self.settings.schedules, None),
         };
         let mut ran_count = 0u64;
-        for &i in &indices {
+        for i in indices.iter() {
             if over_budget() || sched.exhausted() {
                 break;
             }
@@ -724,7 +730,7 @@ where
 
     fn run_parallel(
         &self,
-        indices: &[u64],
+        indices: Indices,
         jobs: usize,
         prior: u64,
         over_budget: &(dyn Fn() -> bool + Sync),
@@ -741,7 +747,7 @@ where
         let config = self.config.clone();
         let make = self.make;
         std::thread::scope(|scope| {
-            for j in 0..jobs.min(indices.len()) {
+            for j in 0..(jobs as u64).min(indices.len()) {
                 let (next, lowest_fail, stop, failure, ran_below, config, strategy, tally) = (
                     &next,
                     &lowest_fail,
@@ -764,11 +770,11 @@ where
                             template = run_once(c, template, make()).1;
                         }
                         loop {
-                            let k = next.fetch_add(1, Ordering::Relaxed) as usize;
-                            if k >= indices.len() || stop.load(Ordering::Relaxed) {
+                            let k = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(i) = indices.nth(k) else { return };
+                            if stop.load(Ordering::Relaxed) {
                                 return;
                             }
-                            let i = indices[k];
                             if i > lowest_fail.load(Ordering::Relaxed) {
                                 return;
                             }
@@ -802,8 +808,7 @@ where
                 } else {
                     0
                 };
-                let position =
-                    indices.iter().position(|x| *x == i).unwrap_or(0) as u64 + 1 + warm + prior;
+                let position = indices.position(i) + 1 + warm + prior;
                 let seed = schedule_seed(base, i);
                 Err(self.found(f, decisions, Origin::schedule(name, i, position, seed)))
             }

@@ -371,6 +371,11 @@ pub(super) fn first_difference(
             ));
         }
     }
+    // Events hold ids; the names a report and a trace print come from the tables, so a name
+    // drawn from hash order differs only there.
+    if let Some(diff) = first_table_difference(ta, tb) {
+        return Some(diff);
+    }
     if a.len() != b.len() {
         let (longer, which) = if a.len() > b.len() {
             (a, "first")
@@ -381,6 +386,59 @@ pub(super) fn first_difference(
         return Some(format!(
             "the {which} run went on after event {n}: {}",
             t.render_event(&longer[n])
+        ));
+    }
+    None
+}
+
+/// The first difference between the task or resource tables of two traces.
+fn first_table_difference(ta: &crate::trace::Trace, tb: &crate::trace::Trace) -> Option<String> {
+    let show = |t: &crate::trace::TaskInfo| {
+        let name = t
+            .name
+            .as_deref()
+            .map_or(String::new(), |n| format!(" {n:?}"));
+        let parent = t
+            .parent
+            .map_or(String::new(), |p| format!(", spawned by task {p}"));
+        format!("task {}{name}{parent}", t.id)
+    };
+    for (x, y) in ta.tasks.iter().zip(&tb.tasks) {
+        if x != y {
+            return Some(format!(
+                "task {} differs:\n  first run:  {}\n  second run: {}",
+                x.id,
+                show(x),
+                show(y)
+            ));
+        }
+    }
+    if ta.tasks.len() != tb.tasks.len() {
+        return Some(format!(
+            "the first run spawned {} tasks, the second {}",
+            ta.tasks.len(),
+            tb.tasks.len()
+        ));
+    }
+    let show = |r: &crate::trace::ResourceInfo| match &r.name {
+        Some(n) => format!("{} {n:?}", r.kind),
+        None => format!("{} #{}", r.kind, r.id),
+    };
+    for (x, y) in ta.resources.iter().zip(&tb.resources) {
+        if x != y {
+            return Some(format!(
+                "resource #{} differs:\n  first run:  {}\n  second run: {}",
+                x.id,
+                show(x),
+                show(y)
+            ));
+        }
+    }
+    if ta.resources.len() != tb.resources.len() {
+        return Some(format!(
+            "the first run created {} resources, the second {}",
+            ta.resources.len(),
+            tb.resources.len()
         ));
     }
     None

@@ -11,6 +11,12 @@
 //! Passes — delete blocks, zero blocks, lower single values — repeat until none helps or the run
 //! budget is spent. The result always replays the failure: it is the normalised sequence of a
 //! run that failed.
+//!
+//! # Cost
+//!
+//! Building a candidate copies the sequence, so every pass stops as soon as the run budget is
+//! spent: the shrinker's own work is `O(budget × length)` on top of the runs, never
+//! `O(length²)` (a livelock at the step limit has a million decisions).
 
 /// `a` is smaller than `b` in shortlex order.
 pub(crate) fn shortlex_lt(a: &[u64], b: &[u64]) -> bool {
@@ -29,6 +35,9 @@ pub(crate) fn normalise(mut v: Vec<u64>) -> Vec<u64> {
 pub(crate) struct Shrunk {
     pub(crate) choices: Vec<u64>,
     pub(crate) runs: usize,
+    /// Candidates built (copied), run or not: what the shrinker itself spent.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) built: usize,
 }
 
 /// Shrinks `initial` (which must fail). `attempt` runs a candidate and returns the normalised
@@ -40,7 +49,9 @@ pub(crate) fn shrink(
 ) -> Shrunk {
     let mut best = normalise(initial);
     let mut runs = 0usize;
+    let built = std::cell::Cell::new(0usize);
     let mut try_candidate = |cand: Vec<u64>, best: &mut Vec<u64>, runs: &mut usize| -> bool {
+        built.set(built.get() + 1);
         let cand = normalise(cand);
         if !shortlex_lt(&cand, best) || *runs >= budget {
             return false;
@@ -60,6 +71,9 @@ pub(crate) fn shrink(
         for size in [16usize, 8, 4, 2, 1] {
             let mut i = best.len().saturating_sub(size);
             loop {
+                if runs >= budget {
+                    break;
+                }
                 if i + size <= best.len() {
                     let mut cand = best.clone();
                     cand.drain(i..i + size);
@@ -76,7 +90,7 @@ pub(crate) fn shrink(
         // 2. Zero blocks (push a stretch of choices back to FIFO).
         for size in [8usize, 4, 2, 1] {
             let mut i = 0;
-            while i < best.len() {
+            while i < best.len() && runs < budget {
                 let end = (i + size).min(best.len());
                 if best[i..end].iter().any(|v| *v != 0) {
                     let mut cand = best.clone();
@@ -88,7 +102,7 @@ pub(crate) fn shrink(
         }
         // 3. Lower single values: 0, then halving towards 0, then one less.
         let mut i = 0;
-        while i < best.len() {
+        while i < best.len() && runs < budget {
             let v = best[i];
             if v > 0 {
                 for lower in [0, v / 2, v - 1] {
@@ -107,6 +121,7 @@ pub(crate) fn shrink(
             return Shrunk {
                 choices: best,
                 runs,
+                built: built.get(),
             };
         }
     }
@@ -134,6 +149,21 @@ mod tests {
         assert!(fails(&start).is_some());
         let out = shrink(start, 10_000, fails);
         assert_eq!(out.choices, vec![3, 1]);
+    }
+
+    #[test]
+    fn a_long_sequence_costs_the_budget_not_its_length_squared() {
+        // A livelock at the step limit: a million decisions, a handful of replays. The passes
+        // used to build (copy) a candidate at every position even after the budget was spent:
+        // 125,000 copies of a million values for the first pass alone.
+        let mut calls = 0;
+        let out = shrink(vec![1; 1_000_000], 8, |c| {
+            calls += 1;
+            Some(c.to_vec())
+        });
+        assert_eq!(out.runs, 8);
+        assert_eq!(calls, 8);
+        assert!(out.built <= 16, "{} candidates built", out.built);
     }
 
     #[test]

@@ -6,6 +6,12 @@ use std::sync::Arc;
 
 use crate::scheduler::{Dfs, Fifo, Pct, Portfolio, Random, Scheduler, Urw};
 
+/// The deepest `pct:DEPTH` the strategy string accepts. A run of depth `d` finds a bug of depth
+/// `d` with probability about `1 / (n · k^(d−1))`, so depths past a handful find nothing a
+/// smaller one would not; a thousand leaves room for experiments without inviting a typo's
+/// million change points per schedule. [`Pct::new`] itself takes any depth.
+pub const MAX_PCT_DEPTH: u32 = 1000;
+
 /// How an exploration chooses its schedules. Each variant builds the [`Scheduler`] of one
 /// schedule; the schedule's seed (derived from the base seed and the schedule's index) seeds it.
 ///
@@ -20,6 +26,7 @@ use crate::scheduler::{Dfs, Fifo, Pct, Portfolio, Random, Scheduler, Urw};
 /// assert_eq!("dfs".parse::<Strategy>().unwrap().to_string(), "dfs:2");
 /// assert!("quantum".parse::<Strategy>().is_err());
 /// assert!("pct:0".parse::<Strategy>().is_err());
+/// assert!("pct:200000".parse::<Strategy>().is_err()); // above MAX_PCT_DEPTH
 /// ```
 #[derive(Clone, Default)]
 #[non_exhaustive]
@@ -98,7 +105,7 @@ impl Strategy {
 
     /// The forms `DETSIM_STRATEGY` accepts.
     pub fn accepted_forms() -> &'static str {
-        "one of `portfolio`, `random`, `fifo`, `pct` or `pct:DEPTH` (default depth 3), `urw`, \
+        "one of `portfolio`, `random`, `fifo`, `pct` or `pct:DEPTH` (depth 1 to 1000, default 3), `urw`, \
          `dfs` or `dfs:BOUND` (preemption bound, default 2), `delays:BOUND` (delay bound)"
     }
 }
@@ -140,13 +147,13 @@ impl std::str::FromStr for Strategy {
             Some((h, a)) => (h, Some(a)),
             None => (s.as_str(), None),
         };
-        let num = |default: u32, min: u32| -> Result<u32, String> {
+        let num = |default: u32, min: u32, max: u32| -> Result<u32, String> {
             match arg {
                 None => Ok(default),
                 Some(a) => a
                     .parse::<u32>()
                     .ok()
-                    .filter(|n| *n >= min)
+                    .filter(|n| (min..=max).contains(n))
                     .ok_or_else(|| Strategy::accepted_forms().to_string()),
             }
         };
@@ -155,14 +162,16 @@ impl std::str::FromStr for Strategy {
             ("random", None) => Ok(Strategy::Random),
             ("fifo", None) => Ok(Strategy::Fifo),
             ("urw", None) => Ok(Strategy::Urw),
-            ("pct", _) => Ok(Strategy::Pct { depth: num(3, 1)? }),
+            ("pct", _) => Ok(Strategy::Pct {
+                depth: num(3, 1, MAX_PCT_DEPTH)?,
+            }),
             ("dfs", _) => Ok(Strategy::Dfs {
                 delays: false,
-                max_bound: num(2, 0)?,
+                max_bound: num(2, 0, u32::MAX)?,
             }),
             ("delays", _) => Ok(Strategy::Dfs {
                 delays: true,
-                max_bound: num(2, 0)?,
+                max_bound: num(2, 0, u32::MAX)?,
             }),
             _ => Err(Strategy::accepted_forms().to_string()),
         }

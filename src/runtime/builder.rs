@@ -145,6 +145,30 @@ impl Builder {
         self
     }
 
+    /// The watchdog's limit on the wall-clock time of one poll (default 5 s; `None` turns the
+    /// watchdog off; `DETSIM_POLL_TIMEOUT` overrides, e.g. `30s`, `500ms` or `off`).
+    ///
+    /// detsim runs one task at a time and cannot preempt a poll: a task that loops without an
+    /// `.await` or blocks its thread would hang the test silently. When one poll runs longer
+    /// than this, detsim prints which task, at which step and simulated time, with the seed and
+    /// the schedule that replay the run up to that poll, and exits the process with status 101
+    /// (a poll that never returns cannot be unwound). Under nextest that fails the one test;
+    /// under libtest it stops the test binary there. The wall clock only ever ends a run: it
+    /// never changes a decision.
+    ///
+    /// ```
+    /// use detsim::time::Duration;
+    /// let n = detsim::Builder::new()
+    ///     .poll_timeout(Some(Duration::from_secs(30)))
+    ///     .run(async { 1 + 1 })
+    ///     .unwrap();
+    /// assert_eq!(n, 2);
+    /// ```
+    pub fn poll_timeout(mut self, limit: Option<std::time::Duration>) -> Builder {
+        self.config.poll_timeout = limit;
+        self
+    }
+
     /// Records only the last `n` events (a ring buffer), bounding memory.
     pub fn record_last(mut self, n: usize) -> Builder {
         self.config.record = Some(n);

@@ -70,6 +70,11 @@ impl Clock {
         self.now = to;
     }
 
+    /// Removes every pending timer (for shutdown); the time stays where it is.
+    pub(crate) fn take_timers(&mut self) -> BTreeMap<TimerKey, Waker> {
+        std::mem::take(&mut self.timers)
+    }
+
     /// Removes the earliest timer if it is due, returning its deadline and waker.
     pub(crate) fn pop_due(&mut self) -> Option<(Instant, Waker)> {
         let first = self.timers.first_entry()?;

@@ -40,6 +40,7 @@ mod report;
 mod run;
 mod spare;
 mod waker;
+pub(crate) mod watchdog;
 
 pub(crate) mod clock;
 
@@ -131,7 +132,9 @@ pub(crate) enum WaitOn {
     #[default]
     Unknown,
     Sleep(Instant),
-    SleepForever,
+    /// A sleep whose deadline saturated at [`Instant::MAX`]: the duration the program asked for
+    /// (`None` for `sleep_until(Instant::MAX)`), so the report can say what was written.
+    SleepForever(Option<std::time::Duration>),
     Join(TaskId),
     /// A resource registered with [`Core::register_resource`].
     Resource(u32),
@@ -142,7 +145,7 @@ impl WaitOn {
         match self {
             WaitOn::Unknown => BlockOn::Unknown,
             WaitOn::Sleep(t) => BlockOn::Timer(*t),
-            WaitOn::SleepForever => BlockOn::Forever,
+            WaitOn::SleepForever(_) => BlockOn::Forever,
             WaitOn::Join(t) => BlockOn::Task(*t),
             WaitOn::Resource(r) => BlockOn::Resource(*r),
         }
@@ -172,6 +175,11 @@ pub(crate) struct Config {
     pub(crate) panic_policy: PanicPolicy,
     /// `None`: no recording; `Some(n)`: keep the last `n` events.
     pub(crate) record: Option<usize>,
+    /// The watchdog's limit on one poll (`None`: off); `DETSIM_POLL_TIMEOUT` overrides it.
+    pub(crate) poll_timeout: Option<std::time::Duration>,
+    /// The run is a schedule of an exploration, which `DETSIM_SEED`/`DETSIM_SCHEDULE` replay
+    /// (the watchdog's report says how to replay either kind of run).
+    pub(crate) explored: bool,
 }
 
 impl Default for Config {
@@ -181,6 +189,8 @@ impl Default for Config {
             max_steps: 1_000_000,
             panic_policy: PanicPolicy::FailRun,
             record: None,
+            poll_timeout: Some(watchdog::DEFAULT_POLL_TIMEOUT),
+            explored: false,
         }
     }
 }
@@ -220,6 +230,8 @@ pub(crate) struct Core {
     failure: RefCell<Option<FailureKind>>,
     /// `failure.is_some()`, read once per step without a borrow.
     has_failed: Cell<bool>,
+    /// What the watchdog thread sees of this run (written only, never read, by the run).
+    watch: Rc<watchdog::Watch>,
 }
 
 /// A panic payload used to unwind a task when the scheduler refuses to produce a random value.
@@ -228,6 +240,8 @@ struct SchedulerAbort;
 impl Core {
     fn new(config: Config, scheduler: Box<dyn Scheduler>) -> Core {
         let recorder = config.record.map(|n| RefCell::new(Recorder::new(n)));
+        let limit = watchdog::env_limit().unwrap_or(config.poll_timeout);
+        let watch = watchdog::Watch::begin_run(config.seed, limit, config.explored);
         let mut spare = spare::take();
         let shared = match spare.shared.take() {
             Some(s) => {
@@ -265,6 +279,7 @@ impl Core {
             shutting_down: Cell::new(false),
             failure: RefCell::new(None),
             has_failed: Cell::new(false),
+            watch,
         }
     }
 
@@ -575,6 +590,7 @@ impl Core {
             Ok(v) => {
                 let d = Decision::Random(v);
                 self.decisions.borrow_mut().push(d);
+                self.watch.decision(d);
                 self.emit(EventKind::Decision(d));
                 v
             }
@@ -626,6 +642,7 @@ impl Core {
             match next {
                 Some(at) => {
                     self.clock.borrow_mut().advance_to(at);
+                    self.watch.time(at);
                     self.emit(EventKind::ClockAdvance { to: at });
                     self.fire_due_timers();
                 }
@@ -668,6 +685,7 @@ impl Core {
             runnable: n as u32,
         };
         self.decisions.borrow_mut().push(d);
+        self.watch.decision(d);
         self.emit(EventKind::Decision(d));
         Ok(task)
     }
@@ -713,12 +731,16 @@ impl Core {
                 return None;
             }
             self.step.set(step);
+            self.watch.poll_started(step, id);
             if id == MAIN {
-                if let Some(out) = self.poll_main(main.as_mut(), &main_waker) {
-                    return Some(out);
+                let out = self.poll_main(main.as_mut(), &main_waker);
+                self.watch.poll_done(step);
+                if out.is_some() {
+                    return out;
                 }
             } else {
                 self.poll_task(id);
+                self.watch.poll_done(step);
             }
         }
     }
@@ -921,7 +943,9 @@ impl Core {
             i += 1;
         }
         self.ready.borrow_mut().clear();
-        let timers = std::mem::take(&mut *self.clock.borrow_mut());
+        // Drop the pending timers (their wakers) after the borrow ends; the clock keeps its time,
+        // which the report and `RunReport::end_time` read after shutdown.
+        let timers = self.clock.borrow_mut().take_timers();
         drop(timers);
     }
 }

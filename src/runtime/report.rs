@@ -15,7 +15,7 @@ impl Core {
                 Vec::new(),
             ),
             WaitOn::Sleep(t) => (format!("a timer at {t}"), Vec::new()),
-            WaitOn::SleepForever => ("a sleep that never ends (Duration::MAX)".into(), Vec::new()),
+            WaitOn::SleepForever(asked) => (describe_endless_sleep(*asked), Vec::new()),
             // The awaited task is named in the text; a join has no holder.
             WaitOn::Join(t) => (format!("{} to finish", self.task_ref(*t)), Vec::new()),
             WaitOn::Resource(r) => {
@@ -33,6 +33,26 @@ impl Core {
                 )
             }
         }
+    }
+
+    /// Fails a run that finished with decisions of a replayed log left over: the log was
+    /// recorded from a program that asked for more decisions, so this run is not its replay.
+    pub(super) fn check_log_used_up(&self) {
+        let left = self.scheduler.borrow().unused_decisions();
+        if left == 0 {
+            return;
+        }
+        let used = self.decisions.borrow().len();
+        self.fail(FailureKind::Scheduler {
+            message: format!(
+                "replay diverged: the run finished at step {} (simulated time {}) after {used} \
+                 decisions, but the schedule holds {left} more that the program never asked \
+                 for; the program has changed since the schedule was recorded, so record a new \
+                 one",
+                self.step.get(),
+                self.now()
+            ),
+        });
     }
 
     pub(super) fn deadlock_report(&self) -> Vec<BlockedTask> {
@@ -88,5 +108,26 @@ impl Core {
             tasks,
             resources,
         }
+    }
+}
+
+/// A sleep whose deadline is [`Instant::MAX`], described as the program wrote it.
+fn describe_endless_sleep(asked: Option<std::time::Duration>) -> String {
+    match asked {
+        Some(std::time::Duration::MAX) => "a sleep that never ends (Duration::MAX)".into(),
+        Some(d) => {
+            let frac = d.subsec_nanos();
+            let len = if frac == 0 {
+                format!("{}s", d.as_secs())
+            } else {
+                let f = format!("{frac:09}");
+                format!("{}.{}s", d.as_secs(), f.trim_end_matches('0'))
+            };
+            format!(
+                "a sleep of {len}, which reaches past the end of simulated time (Instant::MAX, \
+                 about 584 years) and so saturated: it never ends"
+            )
+        }
+        None => "a sleep until Instant::MAX, which never comes".into(),
     }
 }

@@ -86,7 +86,11 @@ pub(crate) fn run_once<F: Future>(
             }
         }
     });
+    core.watch.end_run();
     core.shared.finished.store(true, Ordering::Relaxed);
+    if output.is_some() && !core.failed() {
+        core.check_log_used_up();
+    }
     let decisions = core.decisions.take();
     let events = core
         .recorder

@@ -171,6 +171,14 @@ pub trait Scheduler {
         let _ = (decisions, failed);
     }
 
+    /// How many decisions of a fixed log the run that just ended never asked for (a replay of a
+    /// schedule recorded from a different program). The run fails with a divergence when this is
+    /// not 0 after its main future finished. Defaults to 0: a scheduler that makes decisions up
+    /// has none left over.
+    fn unused_decisions(&self) -> usize {
+        0
+    }
+
     /// Whether the scheduler has no new schedule left to offer (an exhaustive search that has
     /// covered its space). An exploration stops when this turns `true`. Defaults to `false`.
     fn exhausted(&self) -> bool {
@@ -215,6 +223,9 @@ impl<S: Scheduler + ?Sized> Scheduler for Box<S> {
     }
     fn end_run(&mut self, decisions: &[Decision], failed: bool) {
         (**self).end_run(decisions, failed)
+    }
+    fn unused_decisions(&self) -> usize {
+        (**self).unused_decisions()
     }
     fn exhausted(&self) -> bool {
         (**self).exhausted()

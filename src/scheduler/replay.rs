@@ -8,6 +8,8 @@ use super::{Decision, ScheduleError, Scheduler, TaskChoice};
 /// 12 (step 30) the schedule chose task 4, which is not runnable (runnable: 1, 3)", instead of
 /// silently running something else. Past the end of the log the run continues in FIFO order with
 /// random values of 0, so a *prefix* of a log is itself a valid schedule (shrinking relies on it).
+/// A run that finishes with decisions of the log left over has diverged too (the program asks for
+/// fewer decisions than the one recorded) and fails, saying where it ended.
 ///
 /// ```
 /// use detsim::scheduler::{Random, Replay};
@@ -51,6 +53,10 @@ impl Scheduler for Replay {
 
     fn begin_run(&mut self, _seed: u64) {
         self.pos = 0;
+    }
+
+    fn unused_decisions(&self) -> usize {
+        self.log.len().saturating_sub(self.pos)
     }
 
     fn choose_task(&mut self, choice: &TaskChoice<'_>) -> Result<usize, ScheduleError> {

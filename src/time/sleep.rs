@@ -96,7 +96,7 @@ impl Future for Sleep {
                 return Poll::Ready(());
             }
             if deadline == Instant::MAX {
-                core.set_waiting(WaitOn::SleepForever);
+                core.set_waiting(WaitOn::SleepForever(this.duration));
                 return Poll::Pending;
             }
             match this.key {
