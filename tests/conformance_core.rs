@@ -1,5 +1,6 @@
-//! Conformance cases for the scheduler and tasks (shared/asyncio-semantics, CASES.md "Scheduler,
-//! Task, Future"), run under the FIFO scheduler and compared with CPython 3.13.0's output.
+//! Conformance cases for the scheduler and tasks (asyncio's
+//! event loop and `Task`: `Lib/asyncio/base_events.py`, `Lib/asyncio/tasks.py`), run under the
+//! FIFO scheduler and compared with what CPython 3.13.0 prints for the same program.
 //!
 //! Cases that catch a cancellation (TSK-04, TSK-05, TSK-06, TSK-07, TSK-10, TSK-11) are in
 //! `conformance_cooperative.rs`. Not ported (see `tests/UNPORTED.md`): SCH-05 (a NaN delay
