@@ -18,6 +18,16 @@
 //!   cancelled (in spawn order) and the body is dropped at its current await. Later failures are
 //!   only collected. A child that is cancelled on its own does not affect the group.
 //! * A body that returns `Err` aborts the group the same way.
+//! * Cooperative form: if the body is suspended inside a
+//!   [`cancellable`](crate::task::cancellable) await of its own when a child fails, the group
+//!   cancels its task instead of dropping the body (asyncio 3.13's `_on_task_done` calling
+//!   `parent_task.cancel()`), once per group: the body receives `Err(Cancelled)` and runs on —
+//!   it may clean up with awaits, return an error (collected after the children's), or re-raise
+//!   with [`Cancelled::propagate`](crate::task::Cancelled::propagate), which the group takes (the
+//!   task is not ended). When the group ends it takes its request back with `uncancel()`
+//!   (asyncio's `__aexit__`), so the task's
+//!   [`cancelling()`](crate::task::CancelHandle::cancelling) is what it was before the group.
+//!   A `cancellable` await outside the group (around it) does not count.
 //! * Errors beat cancellation: the group returns every child error in **completion order**,
 //!   followed by the body's error, in one [`TaskGroupError`].
 //! * Timing is asyncio's: a child's end is handled by a done callback queued when it ends, and the
@@ -33,6 +43,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::combinators::{OnDrop, call_soon};
+use crate::base::TaskId;
 use crate::task::{CancelHandle, JoinHandle};
 
 /// How one member of a group failed.
@@ -130,6 +141,14 @@ struct GroupState<E> {
     live: Cell<usize>,
     errors: RefCell<Vec<ChildFailure<E>>>,
     parent: RefCell<Option<Waker>>,
+    /// The task running the group, and how many `cancellable` awaits it had in progress when
+    /// the group was entered (the body is under the cooperative form while it has more).
+    parent_task: Cell<Option<(TaskId, u32)>>,
+    /// The body has not ended yet.
+    body_running: Cell<bool>,
+    /// The group cancelled its parent task and must take that request back when it ends
+    /// (asyncio's `_parent_cancel_requested`).
+    parent_cancel_requested: Cell<bool>,
 }
 
 enum ChildEnd<E> {
@@ -164,7 +183,38 @@ impl<E> GroupState<E> {
             self.errors.borrow_mut().push(f);
             if self.phase.get() == Phase::Open {
                 self.abort();
-                self.wake_parent();
+                if !self.cancel_parent() {
+                    self.wake_parent();
+                }
+            }
+        }
+    }
+
+    /// asyncio's `_on_task_done` cancelling the parent task: done when the body is suspended
+    /// inside a `cancellable` await of its own, which then receives the cancellation as a value.
+    /// Returns whether it did; otherwise the body is dropped at the parent's next turn.
+    fn cancel_parent(&self) -> bool {
+        let Some((task, floor)) = self.parent_task.get() else {
+            return false;
+        };
+        if !self.body_running.get() || self.parent_cancel_requested.get() {
+            return false;
+        }
+        crate::runtime::with_core("detsim::task_group", |c| {
+            if c.coop_depth(task) <= floor {
+                return false;
+            }
+            self.parent_cancel_requested.set(true);
+            c.request_cancel(task, None, crate::runtime::CancelKind::Cancel)
+        })
+    }
+
+    /// The group ends: takes back the cancellation it requested of its parent (asyncio's
+    /// `__aexit__` calling `uncancel()`).
+    fn uncancel_parent(&self) {
+        if self.parent_cancel_requested.replace(false) {
+            if let Some((task, _)) = self.parent_task.get() {
+                crate::runtime::try_with_core(|c| c.uncancel(task));
             }
         }
     }
@@ -380,6 +430,9 @@ where
         live: Cell::new(0),
         errors: RefCell::new(Vec::new()),
         parent: RefCell::new(None),
+        parent_task: Cell::new(None),
+        body_running: Cell::new(true),
+        parent_cancel_requested: Cell::new(false),
     });
     let body = body(TaskGroup {
         state: state.clone(),
@@ -428,13 +481,35 @@ where
                 _ => *p = Some(cx.waker().clone()),
             }
         }
+        if this.state.parent_task.get().is_none() {
+            let task = crate::runtime::try_with_core(|c| {
+                c.current_task().map(|t| (t, c.coop_depth(t)))
+            })
+            .flatten();
+            this.state.parent_task.set(task);
+        }
         if let Some(body) = &mut this.body {
-            if this.state.phase.get() == Phase::Aborting {
+            if this.state.phase.get() == Phase::Aborting
+                && !this.state.parent_cancel_requested.get()
+            {
                 // A child failed: the body is cancelled at its current await.
                 this.body = None;
             } else {
                 match body.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        // Under the cooperative form the body received the group's cancellation
+                        // and runs on; once it re-raises it, the group takes it and waits.
+                        let propagated = this.state.parent_cancel_requested.get()
+                            && this.state.parent_task.get().is_some_and(|(t, _)| {
+                                crate::runtime::with_core("detsim::task_group", |c| {
+                                    c.take_propagation(t)
+                                })
+                            });
+                        if !propagated {
+                            return Poll::Pending;
+                        }
+                        this.body = None;
+                    }
                     Poll::Ready(Ok(v)) => {
                         this.body = None;
                         this.value = Some(Ok(v));
@@ -449,6 +524,7 @@ where
                 }
             }
         }
+        this.state.body_running.set(this.body.is_some());
         if this.state.live.get() > 0 {
             let live = this.state.children.borrow();
             this.state
@@ -458,6 +534,9 @@ where
         }
         this.state.phase.set(Phase::Finished);
         *this.state.parent.borrow_mut() = None;
+        // Errors beat cancellation: a group that cancelled its parent always has one, so the
+        // cancellation it took back is never re-raised.
+        this.state.uncancel_parent();
         let mut errors = std::mem::take(&mut *this.state.errors.borrow_mut());
         if let Some(e) = this.body_error.take() {
             errors.push(ChildFailure::Error(e));
@@ -482,6 +561,7 @@ impl<Fut: Future, E> Drop for TaskGroupScope<Fut, E> {
         *self.state.parent.borrow_mut() = None;
         if crate::runtime::try_with_core(|_| ()).is_some() {
             self.state.abort();
+            self.state.uncancel_parent();
         }
         self.state.phase.set(Phase::Finished);
     }

@@ -346,6 +346,113 @@ fn tg_12_body_catches_cancellation_and_raises() {
     assert_eq!(out, ["MyExc"]);
 }
 
+/// The sorted messages of a failed group (the cases print the sorted exception type names).
+fn sorted_errors<E: std::fmt::Display>(e: &detsim::task_group::TaskGroupError<E>) -> Vec<String> {
+    let mut v: Vec<String> = e.errors().iter().map(|e| e.to_string()).collect();
+    v.sort();
+    v
+}
+
+/// TG-13 — a child fails while the body awaits; the body's `finally` raises `MyExc` while the
+/// group cancels it: both errors are collected → `['MyExc', 'ZeroDivisionError']`. The body
+/// receives the group's cancellation of its task inside `cancellable`.
+#[test]
+fn tg_13_body_raises_while_the_group_cancels_it() {
+    let out = detsim::run(async {
+        let runner = spawn(async {
+            detsim::task_group::task_group(|g| async move {
+                g.spawn(async {
+                    sleep(secs(0.1)).await;
+                    Err::<(), _>("ZeroDivisionError")
+                })
+                .unwrap();
+                // nested(): `try: await sleep(10) finally: raise MyExc`
+                let _ = cancellable(sleep(Duration::from_secs(10))).await;
+                Err::<(), _>("MyExc")
+            })
+            .await
+        });
+        let r = runner.await.unwrap();
+        (sorted_errors(&r.unwrap_err()), now().to_string())
+    });
+    assert_eq!(
+        out,
+        (
+            vec!["MyExc".to_string(), "ZeroDivisionError".to_string()],
+            "0.1s".to_string()
+        )
+    );
+}
+
+/// TG-19 — the group's own cancellation of its task is taken back when it ends: the task's
+/// `cancelling()` is 0 after the group → `0`. The second group runs the body under the
+/// cooperative form: the body sees the group's request (`cancelling() == 1`), re-raises it, and
+/// the count is back to 0 afterwards, with the task running on.
+#[test]
+fn tg_19_cancelling_level_preserved() {
+    let out = detsim::run(async {
+        let r = detsim::task_group::task_group(|g| async move {
+            g.spawn(async {
+                sleep(secs(0.0)).await;
+                Err::<(), _>("RuntimeError")
+            })
+            .unwrap();
+            Ok(())
+        })
+        .await;
+        let plain = (sorted_errors(&r.unwrap_err()), current().cancelling());
+        let seen = Rc::new(Cell::new(None));
+        let s2 = seen.clone();
+        let r = detsim::task_group::task_group(|g| async move {
+            g.spawn(async {
+                sleep(secs(0.0)).await;
+                Err::<(), _>("RuntimeError")
+            })
+            .unwrap();
+            if let Err(c) = cancellable(sleep(Duration::from_secs(1))).await {
+                s2.set(Some(current().cancelling()));
+                c.propagate::<()>().await;
+            }
+            Ok(())
+        })
+        .await;
+        sleep(secs(0.5)).await; // the task was not cancelled: it runs on
+        let coop = (
+            sorted_errors(&r.unwrap_err()),
+            seen.get(),
+            current().cancelling(),
+        );
+        (plain, coop, now().to_string())
+    });
+    assert_eq!(out.0, (vec!["RuntimeError".to_string()], 0));
+    assert_eq!(out.1, (vec!["RuntimeError".to_string()], Some(1), 0));
+    assert_eq!(out.2, "0.5s");
+}
+
+/// TG-22 — an async context manager's exit raises during the group's cancellation of the body
+/// (gh-95289): both errors are collected and `cancelling()` is back to 0 → `(0, 2, 0.0)`.
+#[test]
+fn tg_22_context_manager_exit_raises() {
+    let out = detsim::run(async {
+        let main = spawn(async {
+            let r = detsim::task_group::task_group(|g| async move {
+                // `async with database():` whose `finally` raises CustomException
+                g.spawn(async { Err::<(), _>("CustomException") }).unwrap();
+                let _ = cancellable(sleep(Duration::from_secs(1))).await;
+                Err::<(), _>("CustomException")
+            })
+            .await;
+            (
+                current().cancelling(),
+                r.unwrap_err().errors().len(),
+                now().to_string(),
+            )
+        });
+        main.await.unwrap()
+    });
+    assert_eq!(out, (0, 2, "0s".to_string()));
+}
+
 /// CND-02 — a cancelled `wait()` re-acquires the lock before re-raising: the waiting task ends
 /// cancelled, no waiter is left, and the lock is held (the task never released it) →
 /// `(True, 0, True)`. `Condition::wait_cancellable` is the cooperative form that keeps the lock.

@@ -271,6 +271,30 @@ impl Core {
             .is_some_and(|c| c.coop > 0)
     }
 
+    /// How many `cancellable` awaits of task `id` are in progress.
+    pub(crate) fn coop_depth(&self, id: TaskId) -> u32 {
+        self.tasks
+            .borrow()
+            .get(id.index())
+            .and_then(|s| s.cold.as_ref())
+            .map_or(0, |c| c.coop)
+    }
+
+    /// A task group that cancelled its running parent `id` sees the body re-raise that
+    /// cancellation ([`Cancelled::propagate`](crate::task::Cancelled::propagate)): takes the
+    /// re-raise into the group (asyncio's `__aexit__` receiving the `CancelledError`), so the
+    /// task runs on while the group waits for its children. Returns whether there was one.
+    pub(crate) fn take_propagation(&self, id: TaskId) -> bool {
+        let mut tasks = self.tasks.borrow_mut();
+        match tasks.get_mut(id.index()) {
+            Some(slot) if slot.cancel && !slot.done && self.current.get() == Some(id) => {
+                slot.cancel = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A timeout scope that delivered its expiry as a cancellation of the running task `id`
     /// ends: takes its request back (`uncancel`) and, if the task re-raised it
     /// ([`Cancelled::propagate`](crate::task::Cancelled::propagate)) and no other request is
