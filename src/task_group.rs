@@ -42,8 +42,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::combinators::{OnDrop, call_soon};
 use crate::base::TaskId;
+use crate::combinators::{OnDrop, call_soon};
 use crate::task::{CancelHandle, JoinHandle};
 
 /// How one member of a group failed.
@@ -482,10 +482,9 @@ where
             }
         }
         if this.state.parent_task.get().is_none() {
-            let task = crate::runtime::try_with_core(|c| {
-                c.current_task().map(|t| (t, c.coop_depth(t)))
-            })
-            .flatten();
+            let task =
+                crate::runtime::try_with_core(|c| c.current_task().map(|t| (t, c.coop_depth(t))))
+                    .flatten();
             this.state.parent_task.set(task);
         }
         if let Some(body) = &mut this.body {
