@@ -28,6 +28,10 @@
 //!   (asyncio's `__aexit__`), so the task's
 //!   [`cancelling()`](crate::task::CancelHandle::cancelling) is what it was before the group.
 //!   A `cancellable` await outside the group (around it) does not count.
+//! * [`TaskGroupScope::cooperative`] also makes the group's wait for its children such a point
+//!   (asyncio's `__aexit__`): a cancellation from outside cancels the children, is re-raised
+//!   once they have ended (errors beat it), and a nested group takes an enclosing group's
+//!   cancellation there. Without it a cancellation while the group waits drops its future.
 //! * Errors beat cancellation: the group returns every child error in **completion order**,
 //!   followed by the body's error, in one [`TaskGroupError`].
 //! * Timing is asyncio's: a child's end is handled by a done callback queued when it ends, and the
@@ -144,8 +148,6 @@ struct GroupState<E> {
     /// The task running the group, and how many `cancellable` awaits it had in progress when
     /// the group was entered (the body is under the cooperative form while it has more).
     parent_task: Cell<Option<(TaskId, u32)>>,
-    /// The body has not ended yet.
-    body_running: Cell<bool>,
     /// The group cancelled its parent task and must take that request back when it ends
     /// (asyncio's `_parent_cancel_requested`).
     parent_cancel_requested: Cell<bool>,
@@ -190,14 +192,15 @@ impl<E> GroupState<E> {
         }
     }
 
-    /// asyncio's `_on_task_done` cancelling the parent task: done when the body is suspended
-    /// inside a `cancellable` await of its own, which then receives the cancellation as a value.
-    /// Returns whether it did; otherwise the body is dropped at the parent's next turn.
+    /// asyncio's `_on_task_done` cancelling the parent task: done when the task is inside a
+    /// `cancellable` await entered within the group (the body's own, or a cooperative group
+    /// waiting for its children), which then receives the cancellation as a value. Returns
+    /// whether it did; otherwise the body is dropped at the parent's next turn.
     fn cancel_parent(&self) -> bool {
         let Some((task, floor)) = self.parent_task.get() else {
             return false;
         };
-        if !self.body_running.get() || self.parent_cancel_requested.get() {
+        if self.parent_cancel_requested.get() {
             return false;
         }
         crate::runtime::with_core("detsim::task_group", |c| {
@@ -211,12 +214,13 @@ impl<E> GroupState<E> {
 
     /// The group ends: takes back the cancellation it requested of its parent (asyncio's
     /// `__aexit__` calling `uncancel()`).
-    fn uncancel_parent(&self) {
-        if self.parent_cancel_requested.replace(false) {
-            if let Some((task, _)) = self.parent_task.get() {
-                crate::runtime::try_with_core(|c| c.uncancel(task));
-            }
+    /// Returns how many requests remain, if it had one to take back.
+    fn uncancel_parent(&self) -> Option<u32> {
+        if !self.parent_cancel_requested.replace(false) {
+            return None;
         }
+        let (task, _) = self.parent_task.get()?;
+        crate::runtime::try_with_core(|c| c.uncancel(task))
     }
 }
 
@@ -431,7 +435,6 @@ where
         errors: RefCell::new(Vec::new()),
         parent: RefCell::new(None),
         parent_task: Cell::new(None),
-        body_running: Cell::new(true),
         parent_cancel_requested: Cell::new(false),
     });
     let body = body(TaskGroup {
@@ -442,6 +445,9 @@ where
         body: Some(Box::pin(body)),
         value: None,
         body_error: None,
+        cooperative: false,
+        receiving: false,
+        propagate: None,
     }
 }
 
@@ -452,6 +458,13 @@ pub struct TaskGroupScope<Fut: Future, E> {
     body: Option<Pin<Box<Fut>>>,
     value: Option<Fut::Output>,
     body_error: Option<E>,
+    /// Set by [`TaskGroupScope::cooperative`].
+    cooperative: bool,
+    /// The group's wait for its children is a `cancellable` await in progress.
+    receiving: bool,
+    /// A cancellation from outside was received while waiting, to re-raise at the end (with its
+    /// message) unless there are errors (asyncio's `propagate_cancellation_error`).
+    propagate: Option<Option<String>>,
 }
 
 impl<Fut: Future, E> fmt::Debug for TaskGroupScope<Fut, E> {
@@ -465,6 +478,79 @@ impl<Fut: Future, E> fmt::Debug for TaskGroupScope<Fut, E> {
 }
 
 impl<Fut: Future, E> Unpin for TaskGroupScope<Fut, E> {}
+
+impl<Fut: Future, E> TaskGroupScope<Fut, E> {
+    /// Makes the group's wait for its children a point where a cancellation of the task arrives
+    /// as a value, as in asyncio's `TaskGroup.__aexit__`: a cancellation from outside while the
+    /// group waits cancels the children, the group waits for them to end, then re-raises it
+    /// (unless a child failed: errors beat cancellation); the group's own cancellation of its
+    /// task, and an enclosing group's, is taken there, so the code after the group runs on with
+    /// [`cancelling()`](crate::task::CancelHandle::cancelling) counting what is left
+    /// (asyncio 3.13, gh-116720). Without it a cancellation while the group waits drops the
+    /// group's future at once. A `cancellable` await *around* the group would take a
+    /// cancellation first (dropping the group): await a cooperative group directly.
+    ///
+    /// ```
+    /// use detsim::task::current;
+    /// use detsim::task_group::task_group;
+    /// detsim::run(async {
+    ///     let outer = task_group(|outer| async move {
+    ///         let inner = task_group(|inner| async move {
+    ///             inner.spawn(async { Err::<(), _>("inner") }).unwrap();
+    ///             outer.spawn(async { Err::<(), _>("outer") }).unwrap();
+    ///             Ok(())
+    ///         })
+    ///         .cooperative()
+    ///         .await;
+    ///         assert!(inner.is_err());
+    ///         // The outer group's cancellation was taken by the inner group's wait.
+    ///         assert_eq!(current().cancelling(), 1);
+    ///         Ok(())
+    ///     })
+    ///     .cooperative()
+    ///     .await;
+    ///     assert!(outer.is_err());
+    ///     assert_eq!(current().cancelling(), 0);
+    /// });
+    /// ```
+    pub fn cooperative(mut self) -> Self {
+        self.cooperative = true;
+        self
+    }
+
+    /// The body has ended: the wait for the children receives cancellations.
+    fn wait_cooperatively(&mut self) {
+        let Some((task, _)) = self.state.parent_task.get() else {
+            return;
+        };
+        let received = crate::runtime::with_core("detsim::task_group", |c| {
+            if !self.receiving && self.state.live.get() > 0 {
+                c.coop_enter(task);
+                self.receiving = true;
+            }
+            if self.receiving {
+                c.coop_take(task)
+            } else {
+                None
+            }
+        });
+        if let Some(message) = received {
+            if self.state.phase.get() == Phase::Open {
+                // Cancelled from outside while waiting: cancel the children, wait, re-raise.
+                self.propagate = Some(message);
+                self.state.abort();
+            }
+        }
+    }
+
+    fn leave_cooperative(&mut self) {
+        if std::mem::take(&mut self.receiving) {
+            if let Some((task, _)) = self.state.parent_task.get() {
+                crate::runtime::try_with_core(|c| c.coop_leave(task));
+            }
+        }
+    }
+}
 
 impl<R, E, Fut> Future for TaskGroupScope<Fut, E>
 where
@@ -523,7 +609,9 @@ where
                 }
             }
         }
-        this.state.body_running.set(this.body.is_some());
+        if this.body.is_none() && this.cooperative {
+            this.wait_cooperatively();
+        }
         if this.state.live.get() > 0 {
             let live = this.state.children.borrow();
             this.state
@@ -533,15 +621,23 @@ where
         }
         this.state.phase.set(Phase::Finished);
         *this.state.parent.borrow_mut() = None;
-        // Errors beat cancellation: a group that cancelled its parent always has one, so the
-        // cancellation it took back is never re-raised.
-        this.state.uncancel_parent();
+        this.leave_cooperative();
+        if this.state.uncancel_parent() == Some(0) {
+            // No request left: the cancellation the group received is its own.
+            this.propagate = None;
+        }
         let mut errors = std::mem::take(&mut *this.state.errors.borrow_mut());
         if let Some(e) = this.body_error.take() {
             errors.push(ChildFailure::Error(e));
         }
         if !errors.is_empty() {
+            // Errors beat cancellation.
             return Poll::Ready(Err(TaskGroupError { errors }));
+        }
+        if let Some(message) = this.propagate.take() {
+            // Re-raised: the task ends cancelled at the end of this step.
+            crate::runtime::with_core("detsim::task_group", |c| c.cancel_current(message));
+            return Poll::Pending;
         }
         match this.value.take() {
             Some(Ok(v)) => Poll::Ready(Ok(v)),
@@ -560,6 +656,7 @@ impl<Fut: Future, E> Drop for TaskGroupScope<Fut, E> {
         *self.state.parent.borrow_mut() = None;
         if crate::runtime::try_with_core(|_| ()).is_some() {
             self.state.abort();
+            self.leave_cooperative();
             self.state.uncancel_parent();
         }
         self.state.phase.set(Phase::Finished);

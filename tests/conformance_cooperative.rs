@@ -422,11 +422,123 @@ fn tg_19_cancelling_level_preserved() {
             seen.get(),
             current().cancelling(),
         );
-        (plain, coop, now().to_string())
+        // A cooperative group's wait takes its own cancellation of the task.
+        let r = detsim::task_group::task_group(|g| async move {
+            g.spawn(async {
+                sleep(secs(0.0)).await;
+                Err::<(), _>("RuntimeError")
+            })
+            .unwrap();
+            Ok(())
+        })
+        .cooperative()
+        .await;
+        let waiting = (sorted_errors(&r.unwrap_err()), current().cancelling());
+        (plain, coop, waiting, now().to_string())
     });
     assert_eq!(out.0, (vec!["RuntimeError".to_string()], 0));
     assert_eq!(out.1, (vec!["RuntimeError".to_string()], Some(1), 0));
-    assert_eq!(out.2, "0.5s");
+    assert_eq!(out.2, (vec!["RuntimeError".to_string()], 0));
+    assert_eq!(out.3, "0.5s");
+}
+
+/// TG-20 — nested groups both cancel the task (gh-116720): the inner group's wait takes both
+/// requests' delivery, gives back its own, and the outer body runs on with `cancelling() == 1`
+/// until the outer group gives back its own →
+/// `['inner-RuntimeError', ('cancelling-inside-outer', 1), 'outer-ValueError', ('cancelling-after', 0)]`.
+#[test]
+fn tg_20_nested_groups_both_cancelled() {
+    let out = detsim::run(async {
+        let log = Rc::new(RefCell::new(Vec::<String>::new()));
+        let l2 = log.clone();
+        let r = detsim::task_group::task_group(|outer| async move {
+            let inner = detsim::task_group::task_group(|inner| async move {
+                inner
+                    .spawn(async {
+                        sleep(secs(0.0)).await;
+                        Err::<(), _>("RuntimeError")
+                    })
+                    .unwrap();
+                outer
+                    .spawn(async {
+                        sleep(secs(0.0)).await;
+                        Err::<(), _>("ValueError")
+                    })
+                    .unwrap();
+                Ok(())
+            })
+            .cooperative()
+            .await;
+            if sorted_errors(&inner.unwrap_err()) == ["RuntimeError"] {
+                l2.borrow_mut().push("inner-RuntimeError".into());
+            }
+            l2.borrow_mut().push(format!(
+                "('cancelling-inside-outer', {})",
+                current().cancelling()
+            ));
+            Ok(())
+        })
+        .cooperative()
+        .await;
+        if sorted_errors(&r.unwrap_err()) == ["ValueError"] {
+            log.borrow_mut().push("outer-ValueError".into());
+        }
+        log.borrow_mut()
+            .push(format!("('cancelling-after', {})", current().cancelling()));
+        log.take()
+    });
+    assert_eq!(
+        out,
+        [
+            "inner-RuntimeError",
+            "('cancelling-inside-outer', 1)",
+            "outer-ValueError",
+            "('cancelling-after', 0)"
+        ]
+    );
+}
+
+/// A cooperative group cancelled from outside while it waits cancels its children, waits for
+/// their cleanup, then re-raises the cancellation with its message (asyncio's
+/// `TaskGroup.__aexit__`); without `cooperative()` the group's future is dropped at once.
+#[test]
+fn cooperative_group_waits_for_children_then_reraises() {
+    let out = detsim::run(async {
+        let cleaned = Rc::new(Cell::new(None));
+        let c2 = cleaned.clone();
+        let t = spawn(async move {
+            detsim::task_group::task_group(|g| async move {
+                g.spawn(async move {
+                    if let Err(c) = cancellable(sleep(Duration::from_secs(10))).await {
+                        sleep(secs(0.25)).await; // async cleanup
+                        c2.set(Some(now().to_string()));
+                        c.propagate::<()>().await;
+                    }
+                    Ok::<_, ()>(())
+                })
+                .unwrap();
+                Ok(())
+            })
+            .cooperative()
+            .await
+        });
+        sleep(secs(0.5)).await;
+        t.cancel_with("stop");
+        let r = t.await;
+        (
+            r.unwrap_err().cancel_message().map(str::to_owned),
+            cleaned.take(),
+            now().to_string(),
+        )
+    });
+    assert_eq!(
+        out,
+        (
+            Some("stop".to_string()),
+            Some("0.75s".to_string()),
+            "0.75s".to_string()
+        )
+    );
 }
 
 /// TG-22 — an async context manager's exit raises during the group's cancellation of the body
