@@ -30,15 +30,14 @@
 mod env;
 mod indices;
 mod report;
-mod schedule;
 mod shrink;
 mod strategy;
 
+pub use crate::base::{Schedule, ScheduleParseError};
 pub use env::{EnvError, Overrides};
 use indices::Indices;
 pub use report::{Determinism, Found, Summary};
 use report::{first_difference, test_command};
-pub use schedule::{Schedule, ScheduleParseError};
 pub use strategy::{MAX_PCT_DEPTH, Strategy};
 
 use std::future::Future;

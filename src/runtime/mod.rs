@@ -589,7 +589,7 @@ impl Core {
             Ok(v) => {
                 let d = Decision::Random(v);
                 self.decisions.borrow_mut().push(d);
-                self.watch.decision(d);
+                self.watch.random(self.step.get(), v);
                 self.emit(EventKind::Decision(d));
                 v
             }
@@ -652,12 +652,12 @@ impl Core {
         true
     }
 
-    /// Picks the next task, asking the scheduler when there is a choice.
-    fn pick(&self) -> Result<TaskId, ScheduleError> {
+    /// Picks the next task, asking the scheduler when there is a choice (then `true`).
+    fn pick(&self) -> Result<(TaskId, bool), ScheduleError> {
         let mut ready = self.ready.borrow_mut();
         let n = ready.len();
         if n == 1 {
-            return Ok(ready.remove(0));
+            return Ok((ready.remove(0), false));
         }
         let choice = TaskChoice {
             runnable: ready.view(),
@@ -684,14 +684,14 @@ impl Core {
             runnable: n as u32,
         };
         self.decisions.borrow_mut().push(d);
-        self.watch.decision(d);
         self.emit(EventKind::Decision(d));
-        Ok(task)
+        Ok((task, true))
     }
 
     /// Drives the run until the main future finishes or the run fails.
     fn run_loop<F: Future>(&self, mut main: Pin<&mut F>) -> Option<F::Output> {
         let main_waker = self.task_waker(MAIN);
+        let mut at = self.watch.cursor();
         loop {
             if self.shared.foreign.load(Ordering::Relaxed) {
                 let t = TaskId::from_u32(self.shared.foreign_task.load(Ordering::Relaxed));
@@ -708,8 +708,8 @@ impl Core {
                 });
                 return None;
             }
-            let id = match self.pick() {
-                Ok(id) => id,
+            let (id, chosen) = match self.pick() {
+                Ok(picked) => picked,
                 Err(e) => {
                     self.fail(FailureKind::Scheduler {
                         message: e.to_string(),
@@ -730,16 +730,16 @@ impl Core {
                 return None;
             }
             self.step.set(step);
-            self.watch.poll_started(step, id);
+            at.poll_started(step, id, chosen);
             if id == MAIN {
                 let out = self.poll_main(main.as_mut(), &main_waker);
-                self.watch.poll_done(step);
+                at.poll_done(step);
                 if out.is_some() {
                     return out;
                 }
             } else {
                 self.poll_task(id);
-                self.watch.poll_done(step);
+                at.poll_done(step);
             }
         }
     }
