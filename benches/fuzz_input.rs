@@ -1,7 +1,7 @@
 //! Fuzz executions per second on stable, without libFuzzer: the targets' bodies over
 //! pseudo-random inputs (a fixed-seed generator: the same inputs on every machine).
 //!
-//! `cargo bench --bench fuzz_input`. Numbers: `notes/fuzz.md`.
+//! `cargo bench --bench fuzz_input`. Numbers: BENCHMARKS.md.
 
 #[allow(dead_code)]
 #[path = "../fuzz/src/buffer.rs"]

@@ -146,6 +146,25 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_report(f, true)
+    }
+}
+
+impl Failure {
+    /// The report, with or without the seed: a run replayed from a schedule string involves no
+    /// seed, so an exploration's report leaves it out there rather than show one that replays
+    /// nothing.
+    pub(crate) fn render(&self, show_seed: bool) -> String {
+        struct Shown<'a>(&'a Failure, bool);
+        impl fmt::Display for Shown<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_report(f, self.1)
+            }
+        }
+        Shown(self, show_seed).to_string()
+    }
+
+    fn write_report(&self, f: &mut fmt::Formatter<'_>, show_seed: bool) -> fmt::Result {
         writeln!(
             f,
             "detsim: {} at step {}, simulated time {}",
@@ -218,7 +237,11 @@ impl fmt::Display for Failure {
                 }
             }
         }
-        writeln!(f, "  seed: {}   scheduler: {}", self.seed, self.scheduler)?;
+        if show_seed {
+            writeln!(f, "  seed: {}   scheduler: {}", self.seed, self.scheduler)?;
+        } else {
+            writeln!(f, "  scheduler: {}", self.scheduler)?;
+        }
         let shown: Vec<String> = self.decisions.iter().map(|d| d.to_string()).collect();
         writeln!(f, "  decisions ({}): {}", shown.len(), shown.join(" "))?;
         if !self.trace.events.is_empty() {
@@ -229,9 +252,7 @@ impl fmt::Display for Failure {
         }
         Ok(())
     }
-}
 
-impl Failure {
     /// For a recorded deadlock: the events that made each blocked task wait (its last poll up to
     /// its block, after the other task's last operation on the resource it waits for).
     fn explain_waits(&self, f: &mut fmt::Formatter<'_>, blocked: &[BlockedTask]) -> fmt::Result {

@@ -76,6 +76,76 @@
 //! assert!(found.to_string().contains(r#"waits for Lock "a""#));
 //! ```
 //!
+//! ## What detsim can and cannot find
+//!
+//! detsim runs every task on one OS thread and switches tasks **only at `.await` points** where a
+//! future returns `Pending`, as asyncio does. It explores the orders in which tasks resume there,
+//! the random values user code draws, and (through its decisions) nothing else. So:
+//!
+//! * **It finds** races between awaits: a read, an `.await`, a write (a lost update); locks taken
+//!   in opposite orders (deadlocks); an event cleared, a condition checked with `if`, a permit
+//!   leaked on cancellation; timeouts that fire between two steps, in simulated time.
+//! * **It cannot find** a race with no `.await` inside it. A check-then-act such as
+//!   `if !map.contains_key(k) { map.insert(k, v) }` runs atomically here, because no other task
+//!   can run until this one awaits. Under OS-thread parallelism (a multi-threaded tokio runtime,
+//!   `std::thread`, atomics) two threads can interleave *inside* it; detsim never sees that. Use
+//!   [loom](https://docs.rs/loom) (exhaustive, with the C11 memory model, for lock-free code and
+//!   small thread protocols) or [shuttle](https://docs.rs/shuttle) (randomized, for larger
+//!   threaded programs) for those.
+//!
+//! ```
+//! use std::{cell::Cell, rc::Rc};
+//! // Check-then-act without an await: atomic on detsim's one thread, so every schedule passes.
+//! let summary = detsim::Builder::new().ignore_env().schedules(200).explore(|| async {
+//!     let claimed = Rc::new(Cell::new(false));
+//!     let winners = Rc::new(Cell::new(0));
+//!     let hs: Vec<_> = (0..3).map(|_| {
+//!         let (claimed, winners) = (claimed.clone(), winners.clone());
+//!         detsim::spawn(async move {
+//!             detsim::yield_now().await;
+//!             if !claimed.get() { claimed.set(true); winners.set(winners.get() + 1); }
+//!         })
+//!     }).collect();
+//!     for h in hs { h.await.unwrap(); }
+//!     assert_eq!(winners.get(), 1);
+//! });
+//! assert!(summary.is_ok());
+//! ```
+//!
+//! **What leaks determinism.** A schedule replays exactly only if every input of the program is
+//! a detsim decision. These are not:
+//!
+//! * `std::time::Instant` / `SystemTime`: use [`detsim::time`](time) (simulated, and it moves only
+//!   when nothing can run);
+//! * `HashMap` / `HashSet` with the default `RandomState`, whose iteration order changes from run
+//!   to run: use `BTreeMap`, or a fixed hasher;
+//! * `rand::thread_rng()` and other outside randomness: use [`random_u64`] and friends, which
+//!   are decisions;
+//! * OS threads, thread pools, `spawn_blocking`, another runtime's I/O: a waker invoked from
+//!   another thread fails the run with [`FailureKind::ForeignWake`];
+//! * `tokio::select!` from the real tokio crate without `biased;`: it picks the branch to poll
+//!   first with tokio's own random generator, not with detsim's (use detsim-tokio under
+//!   `--cfg detsim`, whose `select!` makes that order a decision, or add `biased;`);
+//! * global state (`static`s, thread-locals) that one run leaves behind for the next.
+//!
+//! **How detsim reports it.** Every failing schedule is replayed twice with recording on and the
+//! event sequences compared: the report says `determinism: the failing schedule replayed twice
+//! with identical events`, or `NOT deterministic` with the first event that differs between the
+//! two runs. `DETSIM_CHECK_DETERMINISM=1` (or [`Builder::check_determinism`]) does the same for
+//! every schedule, passing ones included, and fails with [`FailureKind::Nondeterminism`]:
+//!
+//! ```
+//! use std::collections::HashMap;
+//! let found = detsim::Builder::new().ignore_env().check_determinism(true).schedules(50).explore(|| async {
+//!     // The default hasher: the first key differs between runs, and so does the work done.
+//!     let map: HashMap<u32, ()> = (1..=8).map(|k| (k, ())).collect();
+//!     let first = *map.keys().next().unwrap();
+//!     for _ in 0..first { detsim::yield_now().await; }
+//! }).unwrap_err();
+//! assert!(matches!(found.failure.kind, detsim::FailureKind::Nondeterminism { .. }));
+//! assert!(found.to_string().contains("NOT deterministic"));
+//! ```
+//!
 //! ## Modules
 //!
 //! * [`task`]: spawning, names, [`JoinHandle`], cancellation, [`yield_now`].

@@ -9,7 +9,8 @@
 //! * Settling never runs user code synchronously. Every registered waiter and callback is
 //!   scheduled, in **registration order**, at the moment the promise settles: a waiting task is
 //!   woken (it goes to the tail of the ready queue) and a callback is queued as a task of its own,
-//!   which is asyncio's `call_soon` (SEMANTICS §1 S4). A callback added to a settled promise is
+//!   which is asyncio's `call_soon` (`Lib/asyncio/futures.py`,
+//!   `Future.__schedule_callbacks`). A callback added to a settled promise is
 //!   queued at once, never run inline.
 //! * Awaiting a settled promise does not suspend.
 //! * A waiter that is dropped before the promise settles leaves no registration behind.

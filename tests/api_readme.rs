@@ -1,4 +1,4 @@
-//! The README example of the task API (notes/api.md), kept compiling and passing.
+//! The README example of the task API , kept compiling and passing.
 
 #[test]
 fn readme_gather_and_task_group() {

@@ -1,7 +1,6 @@
-//! Conformance cases for `Promise`, `gather`, `wait` and `as_completed` (shared/asyncio-semantics,
-//! CASES.md "Scheduler, Task, Future", "gather", "wait / as_completed" and
-//! `cases/cases_core.py`, `cases/cases_combinators.py`), under the FIFO scheduler, compared with
-//! CPython 3.13.0's output. Python-only cases are listed in `tests/UNPORTED.md`.
+//! Conformance cases for `Promise`, `gather`, `wait` and `as_completed` (asyncio's
+//! `Future`, `gather`, `wait` and `as_completed`: `Lib/asyncio/futures.py`, `Lib/asyncio/tasks.py`),
+//! under the FIFO scheduler, compared with what CPython 3.13.0 prints for the same program. Python-only cases are listed in `tests/UNPORTED.md`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -1,5 +1,6 @@
-//! Conformance cases for `task_group` (shared/asyncio-semantics, CASES.md "TaskGroup" and
-//! `cases/cases_tg.py`), run under the FIFO scheduler and compared with CPython 3.13.0's output.
+//! Conformance cases for `task_group` (asyncio's `TaskGroup`,
+//! `Lib/asyncio/taskgroups.py`), run under the FIFO scheduler and compared with what CPython
+//! 3.13.0 prints for the same program.
 //!
 //! asyncio's `except CancelledError: log; raise` becomes a drop guard that logs; an exception
 //! becomes an `Err` of the test's error type [`E`]. Python-only cases are listed in

@@ -1,6 +1,7 @@
-//! Conformance cases for timeout scopes, `wait_for` and `shield` (shared/asyncio-semantics,
-//! CASES.md "timeout / wait_for / shield", `cases/cases_timeout.py`, `cases/cases_bugs.py`),
-//! under the FIFO scheduler, compared with CPython 3.13.0's output. `async with timeout(d) as cm:
+//! Conformance cases for timeout scopes, `wait_for` and `shield` (asyncio's
+//! `timeout`, `wait_for` and `shield`: `Lib/asyncio/timeouts.py`, `Lib/asyncio/tasks.py`, and the
+//! historical bugs around them), under the FIFO scheduler, compared with what CPython 3.13.0
+//! prints for the same program. `async with timeout(d) as cm:
 //! body` is `cm = timeout_scope(Some(d)); cm.run(body).await`. Python-only cases are listed in
 //! `tests/UNPORTED.md`.
 

@@ -1,5 +1,6 @@
-//! Conformance cases for the scheduler and tasks (shared/asyncio-semantics, CASES.md "Scheduler,
-//! Task, Future"), run under the FIFO scheduler and compared with CPython 3.13.0's output.
+//! Conformance cases for the scheduler and tasks (asyncio's
+//! event loop and `Task`: `Lib/asyncio/base_events.py`, `Lib/asyncio/tasks.py`), run under the
+//! FIFO scheduler and compared with what CPython 3.13.0 prints for the same program.
 //!
 //! Python-only cases of this group, not ported (see `tests/UNPORTED.md`):
 //! TSK-04, TSK-05, TSK-06, TSK-07, TSK-11 (catching `CancelledError`, `uncancel()` and

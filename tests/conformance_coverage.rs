@@ -1,9 +1,10 @@
-//! Every conformance case of `shared/asyncio-semantics` is either ported — a test whose name starts
-//! with its id (`lck_01_…`) — or listed with a reason in `tests/UNPORTED.md`.
+//! Every asyncio conformance case (a program whose output CPython 3.13.0 recorded) is either
+//! ported — a test whose name starts with its id (`lck_01_…`) — or listed with a reason in
+//! `tests/UNPORTED.md`.
 //!
-//! The cases live beside the repository (`../shared/asyncio-semantics`), not in it. Where that
-//! folder is absent (a crate download) the check says so and passes; under CI (`CI` set) it must
-//! be present.
+//! The recorded cases live beside the repository, not in it (the path is in the test below).
+//! Where they are absent (a crate download) the check says so and passes; under CI (`CI` set)
+//! they must be present.
 
 use std::path::Path;
 
@@ -36,9 +37,11 @@ fn every_case_is_ported_or_listed() {
     let Ok(expected) = std::fs::read_to_string(&expected) else {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI must have ../shared/asyncio-semantics beside the repository"
+            "CI must have the recorded asyncio conformance cases beside the repository"
         );
-        eprintln!("shared/asyncio-semantics not found beside the repository: coverage not checked");
+        eprintln!(
+            "the recorded asyncio conformance cases are not beside the repository: coverage not checked"
+        );
         return;
     };
     let ids = case_ids(&expected);

@@ -1,6 +1,6 @@
 //! Conformance cases for Lock, Event, Condition, Semaphore and BoundedSemaphore
-//! (shared/asyncio-semantics: CASES.md and `cases/cases_locks.py`, `cases/cases_sem.py`), run
-//! under the FIFO scheduler and compared with CPython 3.13.0's output (`expected-3.13.0.txt`).
+//! (`Lib/asyncio/locks.py`), run under the FIFO scheduler and compared with what CPython 3.13.0
+//! prints for the same program.
 //!
 //! Porting conventions: `call_soon(f)` is a spawned task; `T.cancel()` is `JoinHandle::cancel` or
 //! a `CancelHandle`; asyncio's unowned `lock.release()` is `LockGuard::forget` + `Lock::release`;

@@ -1,6 +1,6 @@
-//! Conformance cases for Barrier and the Queue family (shared/asyncio-semantics: CASES.md and
-//! `cases/cases_sem.py` (Barrier), `cases/cases_queue.py`), run under the FIFO scheduler and
-//! compared with CPython 3.13.0's output (`expected-3.13.0.txt`).
+//! Conformance cases for Barrier and the Queue family (`Lib/asyncio/locks.py`,
+//! `Lib/asyncio/queues.py`), run under the FIFO scheduler and compared with what CPython 3.13.0
+//! prints for the same program.
 //!
 //! Porting conventions: `call_soon`/`call_later` are spawned tasks; `T.cancel()` is
 //! `JoinHandle::cancel`; `wait_for(x, t)` is `detsim::time::timeout`; a `TaskGroup` is a set of

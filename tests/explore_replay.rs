@@ -8,6 +8,8 @@ use std::rc::Rc;
 use detsim::explore::{Determinism, Schedule, Strategy};
 use detsim::{Builder, FailureKind, spawn, yield_now};
 
+mod common;
+
 /// Three tasks increment a counter with read – yield – write: a lost update.
 async fn lost_update() {
     let n = Rc::new(Cell::new(0));
@@ -54,7 +56,12 @@ fn finds_reports_and_shrinks_a_lost_update() {
         report.contains(&format!("schedule #{}, after", found.index.unwrap())),
         "{report}"
     );
-    assert!(report.contains(&format!("DETSIM_SEED={} cargo test --test explore_replay -- --exact finds_reports_and_shrinks_a_lost_update", found.seed)), "{report}");
+    let line = format!(
+        "DETSIM_SEED={} {} --test explore_replay -- --exact finds_reports_and_shrinks_a_lost_update",
+        found.seed,
+        common::cargo_test()
+    );
+    assert!(report.contains(&line), "{report}");
     assert!(
         report.contains(&format!("DETSIM_SCHEDULE={} cargo test", found.shrunk)),
         "{report}"

@@ -33,7 +33,25 @@ fn readme_abba_deadlock_is_found_and_explained() {
         println!("{report}");
     }
     assert!(
-        report.starts_with("detsim found a failure: deadlock"),
+        report.starts_with("detsim found a failure: deadlock (3 tasks blocked)\n"),
+        "{report}"
+    );
+    // asyncio's own order deadlocks, and the default strategy tries it first.
+    assert!(
+        report.contains("  strategy: Fifo, asyncio's own order (run first), after 1 run\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("  explored at: tests/readme_deadlock.rs:"),
+        "{report}"
+    );
+    assert!(!report.contains("seed"), "{report}");
+    assert!(
+        report.contains("  shrunk:   ds1.xZ0cgQ (3 decisions, 0 away from FIFO; "),
+        "{report}"
+    );
+    assert!(
+        report.contains("\n    DETSIM_SCHEDULE=ds1.xZ0cgQ cargo test "),
         "{report}"
     );
     assert!(

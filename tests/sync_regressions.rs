@@ -1,4 +1,4 @@
-//! Regression tests for the historical asyncio bugs of SEMANTICS.md §4 that apply to the sync
+//! Regression tests for the historical CPython asyncio bugs (bpo-/gh- numbers) that apply to the sync
 //! primitives, each named after its bug, showing the bug cannot happen here; plus deadlock
 //! reports that name the resource and its holder, and misuse messages.
 

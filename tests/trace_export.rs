@@ -1,5 +1,5 @@
-//! Timeline exports: the Chrome trace parses back with the expected structure, and the SVG is
-//! drawn by a real renderer (resvg) with something on every task row.
+//! Timeline exports: the Chrome trace parses back with the expected structure (the SVG timeline
+//! is checked in `tests/trace_timeline.rs`).
 
 use std::collections::BTreeMap;
 
@@ -178,49 +178,4 @@ fn chrome_trace_has_tracks_polls_blocks_holds_and_wake_flows() {
             .any(|e| e["name"] == "clock advances to 0.5s" && e["tid"] == 0),
         "{evs:?}"
     );
-}
-
-#[test]
-fn svg_timeline_renders_something_on_every_task_row() {
-    let t = sample();
-    let svg = t.to_svg();
-    let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default())
-        .expect("the SVG parses");
-    let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
-    resvg::render(
-        &tree,
-        resvg::tiny_skia::Transform::default(),
-        &mut pixmap.as_mut(),
-    );
-
-    // Row geometry is in the SVG itself: <g class="row" data-task=".." data-top=".." ...>.
-    let rows: Vec<(String, u32)> = svg
-        .match_indices("<g class=\"row\"")
-        .map(|(i, _)| {
-            let attr = |name: &str| {
-                let key = format!("{name}=\"");
-                let a = svg[i..].find(&key).unwrap() + i + key.len();
-                let b = svg[a..].find('"').unwrap() + a;
-                svg[a..b].to_string()
-            };
-            (
-                attr("data-task"),
-                attr("data-top").parse::<f64>().unwrap() as u32,
-            )
-        })
-        .collect();
-    assert_eq!(rows.len(), t.tasks.len() + 1);
-    for (task, top) in rows {
-        // Sample the row's own fill at its right margin, then look for anything else in the band.
-        let background = pixmap.pixel(size.width() - 2, top + 14).unwrap();
-        let drawn = (top + 1..top + 27)
-            .flat_map(|y| (180..size.width() - 20).map(move |x| (x, y)))
-            .filter(|&(x, y)| pixmap.pixel(x, y).unwrap() != background)
-            .count();
-        assert!(drawn > 0, "nothing drawn on the row of {task}");
-    }
-    // And the HTML page embeds the same SVG and the text form.
-    let html = t.to_html();
-    assert!(html.contains(&svg) && html.contains("task 1 &quot;colour&quot;: yield"));
 }

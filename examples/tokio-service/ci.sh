@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 unset DETSIM_SEED DETSIM_SCHEDULE DETSIM_ITERATIONS DETSIM_STRATEGY DETSIM_JOBS DETSIM_SHARD \
-    DETSIM_CHECK_DETERMINISM RUSTFLAGS CARGO_TARGET_DIR
+    DETSIM_CHECK_DETERMINISM DETSIM_SHRINK DETSIM_PROGRESS RUSTFLAGS CARGO_TARGET_DIR
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "tokio-service demo: $*" >&2; for f in "$tmp"/*; do echo "--- $f"; cat "$f"; done >&2; exit 1; }
@@ -38,5 +38,8 @@ if bash -c "$line" >"$tmp/replayed" 2>&1; then
     fail "the replay passed"
 fi
 grep -q "the waiter missed the reload" "$tmp/replayed" || fail "the replay failed differently"
-grep -q "strategy: replay of DETSIM_SCHEDULE, the replayed schedule, after 1 runs" "$tmp/replayed" || fail "the replay was not a single schedule"
+grep -q "detsim: the replayed schedule fails: panic in task 0" "$tmp/replayed" \
+    || fail "the replay does not say it is one"
+grep -q "detsim: replay of the schedule given by DETSIM_SCHEDULE: 1 schedule run" "$tmp/replayed" \
+    || fail "the replay was not a single schedule"
 echo "-- tokio-service demo: both modes as expected"

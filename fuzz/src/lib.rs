@@ -1,5 +1,5 @@
 //! detsim's fuzz targets' code, shared with the main crate's tests through `#[path]` (see
-//! `notes/fuzz.md`). The `fuzz_targets/` binaries are thin wrappers around these functions.
+//! CONTRIBUTING.md, "Fuzzing"). The `fuzz_targets/` binaries are thin wrappers around these functions.
 #![forbid(unsafe_code)]
 
 pub mod buffer;

@@ -5,7 +5,8 @@
 //! * Neither ever cancels a task. After a timeout the pending tasks keep running (asyncio's
 //!   `wait` never raises on timeout; `as_completed` reports the timeout per remaining item).
 //! * [`wait`] computes `done` when it resumes, so it can include tasks that ended after the one
-//!   that triggered it (asyncio, CASES.md case 79).
+//!   that triggered it, as asyncio's `wait` does (`Lib/asyncio/tasks.py`, `_wait`: the
+//!   `done` set is built after the waiter resumes).
 //! * [`as_completed`] yields in completion order: a watcher task per input is woken when its task
 //!   ends, where asyncio's done callback runs, and queues the outcome.
 //! * Both settle one hop after the trigger (the callback, then the waiter's wakeup), as asyncio.

@@ -8,7 +8,9 @@
 //! | `DETSIM_STRATEGY` | see [`Strategy`](super::Strategy)'s `FromStr` | the exploration strategy |
 //! | `DETSIM_JOBS` | 1 to 1024, or `auto` (the number of CPUs) | OS threads running schedules |
 //! | `DETSIM_SHARD` | `k/n` with `1 <= k <= n` | run only shard `k` of `n` of the schedules |
-//! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes` or `0`/`false`/`no` | run every schedule twice and compare |
+//! | `DETSIM_CHECK_DETERMINISM` | `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off` | run every schedule twice and compare |
+//! | `DETSIM_SHRINK` | as above | shrink the failing schedule (default: on, but off for a replay) |
+//! | `DETSIM_PROGRESS` | as above, or a delay such as `5s` / `500ms` | progress lines on stderr (default: on, after 2 s) |
 //! | `DETSIM_POLL_TIMEOUT` | a duration (`5s`, `500ms`, `2m`, `10`), or `off` | the watchdog's limit on one poll (every run, not only explorations) |
 //!
 //! A malformed value (or one that is not UTF-8) is an error naming the variable and the accepted
@@ -17,6 +19,7 @@
 use std::fmt;
 
 use super::Strategy;
+use super::progress::ProgressSetting;
 use crate::base::Schedule;
 
 /// The environment's overrides, as read by [`Overrides::from_env`].
@@ -36,6 +39,10 @@ pub struct Overrides {
     pub shard: Option<(u64, u64)>,
     /// `DETSIM_CHECK_DETERMINISM`.
     pub check_determinism: Option<bool>,
+    /// `DETSIM_SHRINK`.
+    pub shrink: Option<bool>,
+    /// `DETSIM_PROGRESS`.
+    pub progress: Option<ProgressSetting>,
     /// `DETSIM_POLL_TIMEOUT`: `Some(None)` turns the watchdog off.
     pub poll_timeout: Option<Option<std::time::Duration>>,
 }
@@ -73,6 +80,8 @@ impl Overrides {
         "DETSIM_JOBS",
         "DETSIM_SHARD",
         "DETSIM_CHECK_DETERMINISM",
+        "DETSIM_SHRINK",
+        "DETSIM_PROGRESS",
         "DETSIM_POLL_TIMEOUT",
     ];
 
@@ -168,17 +177,30 @@ impl Overrides {
                 )
             })?);
         }
-        if let Some(v) = var("DETSIM_CHECK_DETERMINISM") {
-            o.check_determinism = Some(match v.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    return Err(err(
-                        "DETSIM_CHECK_DETERMINISM",
-                        &v,
-                        "`1`, `true`, `yes` or `on` to enable; `0`, `false`, `no` or `off` to disable",
-                    ));
-                }
+        let switch = |name: &'static str| -> Result<Option<bool>, EnvError> {
+            let Some(v) = var(name) else { return Ok(None) };
+            match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(Some(true)),
+                "0" | "false" | "no" | "off" => Ok(Some(false)),
+                _ => Err(err(
+                    name,
+                    &v,
+                    "`1`, `true`, `yes` or `on` to enable; `0`, `false`, `no` or `off` to disable",
+                )),
+            }
+        };
+        o.check_determinism = switch("DETSIM_CHECK_DETERMINISM")?;
+        o.shrink = switch("DETSIM_SHRINK")?;
+        if let Some(v) = var("DETSIM_PROGRESS") {
+            let accepted = "`0`, `off`, `false` or `no` to turn progress lines off; `1`, `on`, \
+                            `true` or `yes` for the default (after 2s); or a delay with its unit, \
+                            such as `5s` or `500ms`, for the first line and between lines";
+            o.progress = Some(match switch("DETSIM_PROGRESS") {
+                Ok(Some(true)) => ProgressSetting::On,
+                Ok(Some(false)) => ProgressSetting::Off,
+                _ => parse_delay(&v)
+                    .map(ProgressSetting::Every)
+                    .ok_or_else(|| err("DETSIM_PROGRESS", &v, accepted))?,
             });
         }
         if let Some(v) = var("DETSIM_POLL_TIMEOUT") {
@@ -198,6 +220,17 @@ impl Overrides {
     }
 }
 
+/// `5s`, `0.5s`, `500ms`: a positive delay with its unit.
+fn parse_delay(s: &str) -> Option<std::time::Duration> {
+    let s = s.trim();
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else {
+        (s.strip_suffix('s')?, 1.0)
+    };
+    let secs = number.trim().parse::<f64>().ok()? * scale;
+    (secs.is_finite() && secs > 0.0 && secs < 1e9).then(|| std::time::Duration::from_secs_f64(secs))
+}
 /// The most threads `DETSIM_JOBS` asks for: more would only cost memory and start-up time.
 const MAX_JOBS: usize = 1024;
 
@@ -230,6 +263,7 @@ mod tests {
             ("DETSIM_SHARD", "1/2"),
             ("DETSIM_CHECK_DETERMINISM", "yes"),
             ("DETSIM_STRATEGY", "random"),
+            ("DETSIM_SHRINK", "off"),
         ])
         .unwrap();
         assert_eq!(o.seed, Some(16));
@@ -238,6 +272,15 @@ mod tests {
         assert_eq!(o.shard, Some((1, 2)));
         assert_eq!(o.check_determinism, Some(true));
         assert!(o.strategy.is_some());
+        assert_eq!(o.shrink, Some(false));
+        let p = |v: &str| with(&[("DETSIM_PROGRESS", v)]).unwrap().progress;
+        assert_eq!(p("0"), Some(ProgressSetting::Off));
+        assert_eq!(p("off"), Some(ProgressSetting::Off));
+        assert_eq!(p("1"), Some(ProgressSetting::On));
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(p("5s"), Some(ProgressSetting::Every(ms(5000))));
+        assert_eq!(p("250ms"), Some(ProgressSetting::Every(ms(250))));
+        assert_eq!(p("0.5 s"), Some(ProgressSetting::Every(ms(500))));
     }
 
     #[test]
@@ -255,6 +298,10 @@ mod tests {
             ("DETSIM_SHARD", "3/2", "1 <= k <= n"),
             ("DETSIM_SHARD", "1", "`k/n`"),
             ("DETSIM_CHECK_DETERMINISM", "maybe", "`1`, `true`"),
+            ("DETSIM_SHRINK", "please", "`0`, `false`"),
+            ("DETSIM_PROGRESS", "2", "such as `5s` or `500ms`"),
+            ("DETSIM_PROGRESS", "fast", "`0`, `off`"),
+            ("DETSIM_PROGRESS", "-1s", "a delay with its unit"),
             ("DETSIM_SCHEDULE", "abc", "must start with `ds1.`"),
             ("DETSIM_STRATEGY", "quantum", "random"),
             ("DETSIM_POLL_TIMEOUT", "soon", "`off`"),

@@ -8,6 +8,21 @@
 //! closure. The `DETSIM_*` environment variables ([`Overrides`]) override the code's settings, so a
 //! CI failure can be replayed without editing the test.
 //!
+//! The default strategy ([`Strategy::Portfolio`]) runs asyncio's own order (the [`Fifo`]
+//! schedule) first, so a bug that the plain asyncio run shows is found on run 1; the seeded
+//! schedules follow, and the FIFO run counts against the budget.
+//!
+//! Every exploration prints one summary line to stderr when it ends, passing or failing:
+//!
+//! ```text
+//! detsim: portfolio: 1,000 schedules run (812 distinct), 41,230 steps, no failure [0.41s]
+//! detsim: dfs:2: 162 schedules run (162 distinct), 1,418 steps, Dfs (preemption bound): all 162 schedules within 2 preemptions explored (bound 0: 13, bound 1: 50, bound 2: 99), no failure [0.01s]
+//! ```
+//!
+//! libtest shows it for a failing test and with `--nocapture`, nextest with `--success-output`.
+//! The wall time in brackets appears only in that line, never in a [`Summary`] or [`Found`]
+//! (whose text tests and snapshots compare), and never steers a run.
+//!
 //! # What happens on a failure
 //!
 //! 1. The exploration stops at the failing schedule (with several jobs, at the lowest failing
@@ -16,9 +31,15 @@
 //!    in the same way.
 //! 3. The failing schedule is replayed twice with recording on and the event sequences compared:
 //!    the **determinism self-check**.
-//! 4. The report ([`Found`]) gives the cause, the strategy and count, the seed, the schedule
-//!    string, the shrunk schedule with its size before and after, copy-paste replay lines naming
-//!    the test, and the tail of the shrunk run's trace.
+//! 4. The report ([`Found`]) gives the cause, the line of the test that started the exploration,
+//!    the strategy and count, the seed (when a seed replays it), the schedule string, the shrunk
+//!    schedule with its size before and after, copy-paste replay lines naming the test, and the
+//!    tail of the shrunk run's trace. [`check`] panics with it, at the test's own line.
+//!
+//! A **replay** (`DETSIM_SEED`, `DETSIM_SCHEDULE`, [`Builder::replay_seed`],
+//! [`Builder::replay_schedule`]) runs that one schedule. Its report says it is a replay, shows a
+//! seed only when a seed was given, and skips shrinking unless asked (`DETSIM_SHRINK=1`,
+//! [`Builder::shrink`]).
 //!
 //! # Invariants
 //!
@@ -28,25 +49,30 @@
 //! * Wall-clock time is read for the time budget only, never for a decision.
 
 mod env;
+mod found;
 mod indices;
+mod progress;
 mod report;
 mod shrink;
 mod strategy;
+mod tally;
 
 pub use crate::base::{Schedule, ScheduleParseError};
 pub use env::{EnvError, Overrides};
 use indices::Indices;
+pub use progress::ProgressSetting;
 pub use report::{Determinism, Found, Summary};
-use report::{first_difference, test_command};
 pub use strategy::{MAX_PCT_DEPTH, Strategy};
 
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
 use crate::runtime::{Builder, Config, run_once};
-use crate::scheduler::{Choices, Decision, Replay, Scheduler};
+use crate::scheduler::{Decision, Fifo, Replay, Scheduler};
+use found::Origin;
+use tally::Tally;
 
 /// Exploration settings held by a [`Builder`].
 #[derive(Clone, Debug)]
@@ -58,6 +84,9 @@ pub(crate) struct Settings {
     pub(crate) shard: Option<(u64, u64)>,
     pub(crate) check_determinism: bool,
     pub(crate) shrink_runs: usize,
+    /// `None`: shrink a find, not a replay.
+    pub(crate) shrink: Option<bool>,
+    pub(crate) progress: ProgressSetting,
     pub(crate) trace_tail: usize,
     pub(crate) use_env: bool,
     pub(crate) replay_seed: Option<u64>,
@@ -74,6 +103,8 @@ impl Default for Settings {
             shard: None,
             check_determinism: false,
             shrink_runs: 2000,
+            shrink: None,
+            progress: ProgressSetting::On,
             trace_tail: 40,
             use_env: true,
             replay_seed: None,
@@ -82,8 +113,9 @@ impl Default for Settings {
     }
 }
 
-/// Explores `make`'s program under the default settings (1,000 schedules of the default strategy,
-/// base seed 0), honouring the `DETSIM_*` environment variables.
+/// Explores `make`'s program under the default settings (1,000 schedules of the default strategy:
+/// asyncio's own order first, then seeded schedules from base seed 0), honouring the `DETSIM_*`
+/// environment variables, and prints a one-line summary to stderr.
 ///
 /// The closure is called once per schedule and must build a fresh program each time; it may be
 /// called from several threads (`DETSIM_JOBS`), hence `Sync`. The futures it returns need not be
@@ -92,7 +124,7 @@ impl Default for Settings {
 /// # Panics
 ///
 /// With the full report ([`Found`]) when a schedule fails, and with a clear message when a
-/// `DETSIM_*` variable is malformed.
+/// `DETSIM_*` variable is malformed; the panic's location is the line that called `check`.
 ///
 /// ```
 /// use std::{cell::Cell, rc::Rc};
@@ -110,6 +142,7 @@ impl Default for Settings {
 ///     assert_eq!(n.get(), 3);
 /// });
 /// ```
+#[track_caller]
 pub fn check<F, Fut>(make: F)
 where
     F: Fn() -> Fut + Sync,
@@ -124,6 +157,7 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    #[track_caller]
     pub fn schedules(mut self, n: u64) -> Builder {
         assert!(
             n > 0,
@@ -153,6 +187,7 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0.
+    #[track_caller]
     pub fn jobs(mut self, n: usize) -> Builder {
         assert!(n > 0, "Builder::jobs(0): pass at least one thread");
         self.explore.jobs = n;
@@ -165,6 +200,7 @@ impl Builder {
     /// # Panics
     ///
     /// Unless `1 <= k <= n`.
+    #[track_caller]
     pub fn shard(mut self, k: u64, n: u64) -> Builder {
         assert!(
             1 <= k && k <= n,
@@ -187,19 +223,32 @@ impl Builder {
         self
     }
 
+    /// Whether to shrink the failing schedule (`DETSIM_SHRINK` overrides). By default a find is
+    /// shrunk and a replay ([`replay_seed`](Builder::replay_seed),
+    /// [`replay_schedule`](Builder::replay_schedule), `DETSIM_SEED`, `DETSIM_SCHEDULE`) is not:
+    /// its schedule usually is the shrunk one already.
+    pub fn shrink(mut self, on: bool) -> Builder {
+        self.explore.shrink = Some(on);
+        self
+    }
+
     /// How many events of the failing run the report shows (default 40).
     pub fn trace_tail(mut self, n: usize) -> Builder {
         self.explore.trace_tail = n;
         self
     }
 
-    /// Runs only the schedule with this seed, as `DETSIM_SEED` does.
+    /// Runs only the schedule with this seed, as `DETSIM_SEED` does. Only an exploration
+    /// ([`explore`](Builder::explore), [`check`](Builder::check)) can: a single run
+    /// ([`run`](Builder::run)) panics rather than ignore it.
     pub fn replay_seed(mut self, seed: u64) -> Builder {
         self.explore.replay_seed = Some(seed);
         self
     }
 
-    /// Replays exactly this schedule, as `DETSIM_SCHEDULE` does.
+    /// Replays exactly this schedule, as `DETSIM_SCHEDULE` does, in an exploration
+    /// ([`explore`](Builder::explore), [`check`](Builder::check)) and in a single run
+    /// ([`run`](Builder::run), [`run_report`](Builder::run_report)) alike.
     ///
     /// ```
     /// use detsim::explore::Schedule;
@@ -207,8 +256,47 @@ impl Builder {
     /// let summary = detsim::Builder::new().ignore_env().replay_schedule(s).explore(|| async {}).unwrap();
     /// assert_eq!(summary.schedules, 1);
     /// ```
+    ///
+    /// **The full trace of a failure an exploration found**: the report shows only the last
+    /// events; replay its shrunk schedule with recording on to get every event, for a snapshot
+    /// or a picture.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// async fn program() {
+    ///     let n = Rc::new(Cell::new(0));
+    ///     let hs: Vec<_> = (0..2).map(|_| {
+    ///         let n = n.clone();
+    ///         detsim::spawn(async move { let v = n.get(); detsim::yield_now().await; n.set(v + 1) })
+    ///     }).collect();
+    ///     for h in hs { h.await.unwrap(); }
+    ///     assert_eq!(n.get(), 2, "lost update");
+    /// }
+    /// let found = detsim::Builder::new().ignore_env().explore(program).unwrap_err();
+    /// let report = detsim::Builder::new()
+    ///     .replay_schedule(found.shrunk.clone())
+    ///     .record()
+    ///     .run_report(program());
+    /// assert!(report.output.is_err()); // the same failure, every event recorded
+    /// let text = report.trace.to_string();        // or detsim::assert_trace_snapshot!(…, report.trace)
+    /// assert!(text.contains("lost update"));
+    /// let svg = report.trace.to_svg();            // std::fs::write("failure.svg", svg)
+    /// assert!(svg.starts_with("<svg"));
+    /// ```
     pub fn replay_schedule(mut self, schedule: Schedule) -> Builder {
         self.explore.replay_schedule = Some(schedule);
+        self
+    }
+
+    /// Whether a long exploration prints progress lines to stderr (default on: the first after
+    /// 2 s; `DETSIM_PROGRESS` overrides, e.g. `DETSIM_PROGRESS=0`). They show schedules done,
+    /// the rate, the elapsed time and the strategy, and never affect what runs.
+    pub fn progress(mut self, on: bool) -> Builder {
+        self.explore.progress = if on {
+            ProgressSetting::On
+        } else {
+            ProgressSetting::Off
+        };
         self
     }
 
@@ -224,6 +312,7 @@ impl Builder {
     /// # Panics
     ///
     /// With the full report when a schedule fails; see [`check`].
+    #[track_caller]
     pub fn check<F, Fut>(self, make: F)
     where
         F: Fn() -> Fut + Sync,
@@ -261,15 +350,22 @@ impl Builder {
     /// // The shrunk schedule replays the failure.
     /// assert!(found.shrunk.len() <= found.schedule.len());
     /// ```
+    #[track_caller]
     pub fn explore<F, Fut>(self, make: F) -> Result<Summary, Box<Found>>
     where
         F: Fn() -> Fut + Sync,
         Fut: Future<Output = ()>,
     {
+        let called_at = std::panic::Location::caller();
+        // Wall-clock time for the summary line only: it never steers a run.
+        let started = std::time::Instant::now();
         let mut settings = self.explore.clone();
         let mut config = self.config.clone();
         let overrides = if settings.use_env {
-            Overrides::from_env().unwrap_or_else(|e| panic!("detsim: {e}"))
+            match Overrides::from_env() {
+                Ok(o) => o,
+                Err(e) => panic!("detsim: {e}"),
+            }
         } else {
             Overrides::default()
         };
@@ -288,59 +384,62 @@ impl Builder {
         if let Some(d) = overrides.check_determinism {
             settings.check_determinism = d;
         }
+        if let Some(on) = overrides.shrink {
+            settings.shrink = Some(on);
+        }
+        if let Some(p) = overrides.progress {
+            settings.progress = p;
+        }
         if let Some(limit) = overrides.poll_timeout {
             config.poll_timeout = limit;
         }
         config.record = None;
         config.explored = true;
+        let campaign = match (&settings.strategy, &self.scheduler) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(custom)) => custom.name(),
+            (None, None) => Strategy::default().to_string(),
+        };
+        let progress = progress::Progress::new(settings.progress, &campaign, settings.schedules);
         let explorer = Explorer {
             make: &make,
             config,
             settings,
             custom: std::cell::RefCell::new(self.scheduler),
+            tally: Mutex::new(Tally::new(progress)),
         };
-        let schedule = overrides
-            .schedule
-            .or_else(|| explorer.settings.replay_schedule.clone());
-        if let Some(schedule) = schedule {
-            return explorer.replay_schedule(schedule);
-        }
-        let seed = overrides.seed.or(explorer.settings.replay_seed);
-        explorer.run_seeds(seed)
+        let given = match overrides.schedule {
+            Some(s) => Some((s, "DETSIM_SCHEDULE")),
+            None => {
+                (explorer.settings.replay_schedule.clone()).map(|s| (s, "Builder::replay_schedule"))
+            }
+        };
+        let label = match &given {
+            Some((_, from)) => format!("replay of the schedule given by {from}"),
+            None => campaign,
+        };
+        let result = match given {
+            Some((schedule, from)) => explorer.replay_schedule(schedule, from),
+            None => {
+                let seed = match overrides.seed {
+                    Some(s) => Some((s, "DETSIM_SEED")),
+                    None => (explorer.settings.replay_seed).map(|s| (s, "Builder::replay_seed")),
+                };
+                explorer.run_seeds(seed)
+            }
+        };
+        let result = result.map_err(|mut found| {
+            found.called_at = Some(called_at.to_string());
+            found
+        });
+        explorer.tally.lock().unwrap().finish();
+        eprintln!(
+            "{}",
+            explorer.summary_line(&label, &result, started.elapsed())
+        );
+        result
     }
 }
-
-/// Two failures are "the same" for shrinking: the same kind, and for a panic the same location
-/// (or, without one, the same message).
-pub(crate) fn same_failure(a: &FailureKind, b: &FailureKind) -> bool {
-    match (a, b) {
-        (
-            FailureKind::Panic {
-                message: m1,
-                location: l1,
-                ..
-            },
-            FailureKind::Panic {
-                message: m2,
-                location: l2,
-                ..
-            },
-        ) => match (l1, l2) {
-            (Some(x), Some(y)) => x == y,
-            _ => m1 == m2,
-        },
-        _ => std::mem::discriminant(a) == std::mem::discriminant(b),
-    }
-}
-
-/// Shrinking spends at most about this many steps in all (but at least [`MIN_SHRINK_RUNS`] runs).
-const SHRINK_STEP_BUDGET: u64 = 20_000_000;
-/// The fewest replays shrinking gets, however long the failing run.
-const MIN_SHRINK_RUNS: u64 = 8;
-/// A run with more decisions than this is "long": its determinism check keeps only the last
-/// [`RING_FOR_LONG_RUNS`] events (and compares the full decision logs).
-const LONG_RUN_DECISIONS: usize = 200_000;
-const RING_FOR_LONG_RUNS: usize = 10_000;
 
 /// Calibration runs (seeds `0..WARM_UP`) that a learning strategy makes before its schedules are
 /// forked from it; 4 gives each member of the default portfolio one run. They are counted in
@@ -365,6 +464,8 @@ struct Explorer<'a, F> {
     settings: Settings,
     /// A scheduler instance set with `Builder::scheduler`, used when no strategy is named.
     custom: std::cell::RefCell<Option<Box<dyn Scheduler>>>,
+    /// The campaign's schedules so far, for the summary line.
+    tally: Mutex<Tally>,
 }
 
 /// One finished run, as the explorer needs it.
@@ -372,6 +473,7 @@ struct Ran {
     decisions: Vec<Decision>,
     trace: crate::trace::Trace,
     failure: Option<Failure>,
+    steps: u64,
 }
 
 impl<'a, F, Fut> Explorer<'a, F>
@@ -435,52 +537,103 @@ where
                 decisions: out.decisions,
                 trace: out.trace,
                 failure,
+                steps: out.steps,
             },
             sched,
         )
     }
 
-    fn indices(&self) -> Indices {
-        Indices::new(self.settings.schedules, self.settings.shard)
+    /// Whether the default strategy's campaign starts with asyncio's own order: a bug that the
+    /// plain FIFO run shows is then found on run 1. Only the first shard runs it.
+    fn fifo_first(&self) -> bool {
+        let default = match self.strategy() {
+            Some(s) => matches!(s, Strategy::Portfolio),
+            None => self.custom.borrow().is_none(),
+        };
+        default && self.settings.shard.is_none_or(|(k, _)| k == 1)
     }
 
-    fn run_seeds(&self, only_seed: Option<u64>) -> Result<Summary, Box<Found>> {
+    /// Whether a failure is shrunk: a find by default, a replay only when asked.
+    fn shrinks(&self, replayed: bool) -> bool {
+        self.settings.shrink.unwrap_or(!replayed) && self.settings.shrink_runs > 0
+    }
+
+    /// The seeded schedules to run. Unsharded, the `prior` runs (asyncio's order, run first)
+    /// count against the budget; sharded, shard 1 runs them on top of its share.
+    fn indices(&self, prior: u64) -> Indices {
+        let n = self.settings.schedules;
+        match self.settings.shard {
+            None => Indices::new(n.saturating_sub(prior), None),
+            shard => Indices::new(n, shard),
+        }
+    }
+
+    #[track_caller]
+    fn run_seeds(&self, only_seed: Option<(u64, &str)>) -> Result<Summary, Box<Found>> {
         let base = self.config.seed;
         let start = std::time::Instant::now();
         let budget = self.settings.time_budget;
         let over_budget = move || budget.is_some_and(|b| start.elapsed() >= b);
+        let fifo_first = only_seed.is_none() && self.fifo_first();
         let first = self.base_scheduler();
         if first.fork().is_none() {
             // An exhaustive search (or a custom scheduler that cannot be copied): one instance,
             // one thread, schedules in order.
             return self.run_stateful(first, only_seed, &over_budget);
         }
+        let mut prior = 0;
+        if fifo_first {
+            let (ran, _) = self.run_with(Box::new(Fifo::new()), base, None);
+            self.count(&ran);
+            prior = 1;
+            if let Some(f) = ran.failure {
+                let origin = Origin {
+                    strategy: "Fifo".into(),
+                    index: None,
+                    schedules_run: 1,
+                    seed: base,
+                    seed_replays: false,
+                    found_in: "asyncio's own order (run first)".into(),
+                    replayed: false,
+                    given_schedule: false,
+                };
+                return Err(self.found(f, ran.decisions, origin));
+            }
+            if self.settings.check_determinism {
+                if let Some(found) = self.determinism_each(&ran, base, "Fifo", None, 1) {
+                    return Err(found);
+                }
+            }
+        }
         let (template, warm_runs) = self.warm_up(first);
-        if let Some(seed) = only_seed {
+        if let Some((seed, from)) = only_seed {
             let sched = template.fork().expect("forkable");
             let (ran, sched) = self.run_with(sched, seed, None);
+            self.count(&ran);
             let name = sched.name();
             return match ran.failure {
                 Some(f) => {
-                    let runs = warm_runs + 1;
-                    let mut found = self.found(f, ran.decisions, name, None, runs, seed, true);
-                    found.found_in = "the schedule of DETSIM_SEED".into();
-                    Err(found)
+                    let origin = Origin {
+                        strategy: name,
+                        index: None,
+                        schedules_run: warm_runs + 1,
+                        seed,
+                        seed_replays: true,
+                        found_in: format!("the schedule of the seed given by {from}"),
+                        replayed: true,
+                        given_schedule: false,
+                    };
+                    Err(self.found(f, ran.decisions, origin))
                 }
-                None => Ok(Summary {
-                    schedules: 1,
-                    strategy: name,
-                    exhausted: false,
-                    coverage: None,
-                }),
+                None => Ok(self.summary(1, name, false, None)),
             };
         }
-        let indices = self.indices();
+        let indices = self.indices(prior);
         if self.settings.jobs > 1 && indices.len() > 1 {
             drop(template);
-            return self.run_parallel(indices, self.settings.jobs, &over_budget);
+            return self.run_parallel(indices, self.settings.jobs, prior, &over_budget);
         }
-        let mut ran_count = warm_runs;
+        let mut ran_count = warm_runs + prior;
         // A scheduler that learns nothing is the same after every run (begin_run reseeds it), so
         // one instance serves every schedule; a learning one runs each schedule on a fresh fork.
         let learns = template.learns();
@@ -495,14 +648,15 @@ where
                 None => template.fork().expect("forkable"),
             };
             let (ran, sched) = self.run_with(sched, seed, None);
+            self.count(&ran);
             ran_count += 1;
             if let Some(f) = ran.failure {
-                let name = sched.name();
-                return Err(self.found(f, ran.decisions, name, Some(i), ran_count, seed, true));
+                let origin = Origin::schedule(sched.name(), i, ran_count, seed);
+                return Err(self.found(f, ran.decisions, origin));
             }
             if self.settings.check_determinism {
                 let name = sched.name();
-                if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
+                if let Some(found) = self.determinism_each(&ran, seed, &name, Some(i), ran_count) {
                     return Err(found);
                 }
             }
@@ -512,20 +666,21 @@ where
             // The log of a passing schedule is not needed any more: the next run records into it.
             crate::runtime::recycle_decisions(ran.decisions);
         }
-        Ok(Summary {
-            schedules: ran_count - warm_runs,
-            strategy: self.strategy_name(&*template),
-            exhausted: false,
-            coverage: None,
-        })
+        Ok(self.summary(
+            ran_count - warm_runs,
+            self.strategy_name(&*template),
+            false,
+            None,
+        ))
     }
 
     /// Runs a scheduler that learns across runs in a way a copy cannot capture (an exhaustive
     /// search): one instance, in order, until the budget is spent or it is exhausted.
+    #[track_caller]
     fn run_stateful(
         &self,
         mut sched: Box<dyn Scheduler>,
-        only_seed: Option<u64>,
+        only_seed: Option<(u64, &str)>,
         over_budget: &dyn Fn() -> bool,
     ) -> Result<Summary, Box<Found>> {
         let base = self.config.seed;
@@ -547,33 +702,36 @@ where
             if over_budget() || sched.exhausted() {
                 break;
             }
-            let seed = only_seed.unwrap_or_else(|| schedule_seed(base, i));
+            let seed = only_seed.map_or_else(|| schedule_seed(base, i), |(s, _)| s);
             let (ran, s) = self.run_with(sched, seed, None);
+            self.count(&ran);
             sched = s;
             ran_count += 1;
             let name = sched.name();
             if let Some(f) = ran.failure {
-                let index = only_seed.is_none().then_some(i);
-                return Err(self.found(f, ran.decisions, name, index, ran_count, seed, false));
+                let mut origin = Origin::schedule(name, i, ran_count, seed);
+                origin.seed_replays = false;
+                if let Some((_, from)) = only_seed {
+                    origin.index = None;
+                    origin.replayed = true;
+                    origin.found_in = format!("the schedule of the seed given by {from}");
+                }
+                return Err(self.found(f, ran.decisions, origin));
             }
             if self.settings.check_determinism {
-                if let Some(found) = self.determinism_each(&ran, seed, &name, i, ran_count) {
+                if let Some(found) = self.determinism_each(&ran, seed, &name, Some(i), ran_count) {
                     return Err(found);
                 }
             }
         }
-        Ok(Summary {
-            schedules: ran_count,
-            strategy: sched.name(),
-            exhausted: sched.exhausted(),
-            coverage: sched.coverage(),
-        })
+        Ok(self.summary(ran_count, sched.name(), sched.exhausted(), sched.coverage()))
     }
 
     fn run_parallel(
         &self,
         indices: Indices,
         jobs: usize,
+        prior: u64,
         over_budget: &(dyn Fn() -> bool + Sync),
     ) -> Result<Summary, Box<Found>> {
         let strategy = self.strategy().cloned().unwrap_or_default();
@@ -581,7 +739,7 @@ where
         let next = AtomicU64::new(0);
         let lowest_fail = AtomicU64::new(u64::MAX);
         let stop = AtomicBool::new(false);
-        let ran_below: Mutex<u64> = Mutex::new(0);
+        let ran_below: Mutex<u64> = Mutex::new(prior);
         // The lowest failing schedule so far: (index, decisions, failure, scheduler name).
         type Lowest = Option<(u64, Vec<Decision>, Failure, String)>;
         let failure: Mutex<Lowest> = Mutex::new(None);
@@ -589,7 +747,7 @@ where
         let make = self.make;
         std::thread::scope(|scope| {
             for j in 0..(jobs as u64).min(indices.len()) {
-                let (next, lowest_fail, stop, failure, ran_below, config, strategy) = (
+                let (next, lowest_fail, stop, failure, ran_below, config, strategy, tally) = (
                     &next,
                     &lowest_fail,
                     &stop,
@@ -597,6 +755,7 @@ where
                     &ran_below,
                     config.clone(),
                     strategy.clone(),
+                    &self.tally,
                 );
                 std::thread::Builder::new()
                     .name(format!("detsim-job-{j}"))
@@ -627,6 +786,7 @@ where
                             let sched = template.fork().expect("forkable");
                             let (out, sched) = run_once(c, sched, make());
                             *ran_below.lock().unwrap() += 1;
+                            tally.lock().unwrap().count(&out.decisions, out.steps);
                             if let Err(f) = out.output {
                                 lowest_fail.fetch_min(i, Ordering::Relaxed);
                                 let mut slot = failure.lock().unwrap();
@@ -647,227 +807,40 @@ where
                 } else {
                     0
                 };
-                let position = indices.position(i) + 1 + warm;
+                let position = indices.position(i) + 1 + warm + prior;
                 let seed = schedule_seed(base, i);
-                Err(self.found(f, decisions, name, Some(i), position, seed, true))
+                Err(self.found(f, decisions, Origin::schedule(name, i, position, seed)))
             }
-            None => Ok(Summary {
-                schedules: *ran_below.lock().unwrap(),
-                strategy: strategy.to_string(),
-                exhausted: false,
-                coverage: None,
-            }),
+            None => Ok(self.summary(
+                *ran_below.lock().unwrap(),
+                strategy.to_string(),
+                false,
+                None,
+            )),
         }
     }
 
-    fn replay_schedule(&self, schedule: Schedule) -> Result<Summary, Box<Found>> {
+    /// Replays a given schedule string (`from` names where it was given).
+    fn replay_schedule(&self, schedule: Schedule, from: &str) -> Result<Summary, Box<Found>> {
         let replay = Box::new(Replay::new(schedule.decisions().to_vec()));
         let (ran, _) = self.run_with(replay, self.config.seed, None);
+        self.count(&ran);
+        let name = format!("replay of the schedule given by {from}");
         match ran.failure {
-            Some(f) => Err(self.found(
-                f,
-                ran.decisions,
-                "replay of DETSIM_SCHEDULE".into(),
-                None,
-                1,
-                self.config.seed,
-                false,
-            )),
-            None => Ok(Summary {
-                schedules: 1,
-                strategy: "replay of DETSIM_SCHEDULE".into(),
-                exhausted: false,
-                coverage: None,
-            }),
-        }
-    }
-
-    /// Runs `choices` under the lenient choice scheduler.
-    fn run_choices(&self, choices: &[u64], record: Option<usize>) -> Ran {
-        let (ran, _) = self.run_with(
-            Box::new(Choices::new(choices.to_vec())),
-            self.config.seed,
-            record,
-        );
-        ran
-    }
-
-    /// Replays `decisions` twice with recording and compares; `Some(difference)` if they differ.
-    fn replay_differs(
-        &self,
-        decisions: &[Decision],
-        expect: Option<&FailureKind>,
-    ) -> Option<String> {
-        // Keep every event of an ordinary run; of a very long one (a livelock at the step
-        // limit), the last RING_FOR_LONG_RUNS, with the decision logs compared in full.
-        let record = if decisions.len() > LONG_RUN_DECISIONS {
-            RING_FOR_LONG_RUNS
-        } else {
-            usize::MAX
-        };
-        let run = || {
-            self.run_with(
-                Box::new(Replay::new(decisions.to_vec())),
-                self.config.seed,
-                Some(record),
-            )
-            .0
-        };
-        let (a, b) = (run(), run());
-        if a.decisions != b.decisions {
-            let i = a
-                .decisions
-                .iter()
-                .zip(&b.decisions)
-                .take_while(|(x, y)| x == y)
-                .count();
-            return Some(format!(
-                "the decision logs differ at decision {i}: {:?} then {:?}",
-                a.decisions.get(i),
-                b.decisions.get(i)
-            ));
-        }
-        if let Some(diff) = first_difference(&a.trace, &b.trace) {
-            return Some(diff);
-        }
-        // What the failure report prints (messages, names, step, time) must agree as well.
-        let report = |r: &Ran| r.failure.as_ref().map(|f| f.to_string());
-        if let (Some(x), Some(y)) = (report(&a), report(&b)) {
-            if x != y {
-                return Some(format!(
-                    "the failure reports differ:\n  first run:  {}\n  second run: {}",
-                    x.replace('\n', "\n    "),
-                    y.replace('\n', "\n    ")
-                ));
+            Some(f) => {
+                let origin = Origin {
+                    strategy: name,
+                    index: None,
+                    schedules_run: 1,
+                    seed: self.config.seed,
+                    seed_replays: false,
+                    found_in: from.to_string(),
+                    replayed: true,
+                    given_schedule: true,
+                };
+                Err(self.found(f, ran.decisions, origin))
             }
+            None => Ok(self.summary(1, name, false, None)),
         }
-        if let Some(kind) = expect {
-            let again = a.failure.as_ref().map(|f| &f.kind);
-            if !again.is_some_and(|k| same_failure(k, kind)) {
-                return Some(format!(
-                    "the failing schedule did not fail the same way when replayed: first {}, then {}",
-                    kind.name(),
-                    again.map_or("no failure", |k| k.name())
-                ));
-            }
-        }
-        None
-    }
-
-    fn determinism_each(
-        &self,
-        ran: &Ran,
-        seed: u64,
-        name: &str,
-        index: u64,
-        count: u64,
-    ) -> Option<Box<Found>> {
-        let diff = self.replay_differs(&ran.decisions, None)?;
-        let failure = Failure {
-            kind: FailureKind::Nondeterminism {
-                message: diff.clone(),
-            },
-            seed,
-            scheduler: name.to_string(),
-            decisions: ran.decisions.clone(),
-            steps: 0,
-            time: crate::base::Instant::ZERO,
-            trace: crate::trace::Trace::default(),
-        };
-        let schedule = Schedule::from_decisions(&ran.decisions);
-        Some(Box::new(Found {
-            failure: failure.clone(),
-            original: failure,
-            strategy: name.to_string(),
-            index: Some(index),
-            schedules_run: count,
-            seed,
-            seed_replays: self.strategy().is_none_or(|s| s.build().fork().is_some()),
-            schedule: schedule.clone(),
-            shrunk: schedule,
-            shrink_runs: 0,
-            determinism: Determinism::Differs(diff),
-            test_command: test_command(),
-            found_in: format!("schedule #{index}"),
-        }))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn found(
-        &self,
-        original: Failure,
-        decisions: Vec<Decision>,
-        strategy: String,
-        index: Option<u64>,
-        schedules_run: u64,
-        seed: u64,
-        seed_replays: bool,
-    ) -> Box<Found> {
-        let kind = original.kind.clone();
-        let initial = Choices::from_decisions(&decisions);
-        // Shrinking replays the program up to `shrink_runs` times; for a very long failing run (a
-        // livelock at the step limit) that would take minutes, so spend at most about
-        // SHRINK_STEP_BUDGET steps in all.
-        let steps = original.steps.max(1);
-        let budget = self
-            .settings
-            .shrink_runs
-            .min((SHRINK_STEP_BUDGET / steps).max(MIN_SHRINK_RUNS) as usize);
-        let shrunk = shrink::shrink(initial.clone(), budget, |cand| {
-            let ran = self.run_choices(cand, None);
-            match &ran.failure {
-                Some(f) if same_failure(&f.kind, &kind) => {
-                    Some(shrink::normalise(Choices::from_decisions(&ran.decisions)))
-                }
-                _ => None,
-            }
-        });
-        // Replay the shrunk choices with recording to get its exact log and trace tail.
-        let tail = Some(self.settings.trace_tail);
-        let mut final_run = self.run_choices(&shrunk.choices, tail);
-        let mut shrunk_schedule = Schedule::from_decisions(&final_run.decisions);
-        // The shrunk schedule string must replay the failure; if it somehow does not, fall back.
-        let (check, _) = self.run_with(
-            Box::new(Replay::new(shrunk_schedule.decisions().to_vec())),
-            self.config.seed,
-            None,
-        );
-        let replays = check
-            .failure
-            .as_ref()
-            .is_some_and(|f| same_failure(&f.kind, &kind));
-        if !replays || final_run.failure.is_none() {
-            final_run = self.run_choices(&initial, tail);
-            shrunk_schedule = Schedule::from_decisions(&decisions);
-        }
-        let mut failure = final_run.failure.unwrap_or_else(|| original.clone());
-        // The shrunk run is a replay: say so rather than name the internal choice scheduler.
-        failure.seed = seed;
-        failure.scheduler = format!("{strategy}, replaying the shrunk schedule");
-        let determinism = match self.replay_differs(&decisions, Some(&kind)) {
-            None => Determinism::Confirmed,
-            Some(d) => Determinism::Differs(d),
-        };
-        Box::new(Found {
-            failure,
-            original: Failure {
-                scheduler: strategy.clone(),
-                ..original
-            },
-            strategy,
-            index,
-            schedules_run,
-            seed,
-            seed_replays,
-            schedule: Schedule::from_decisions(&decisions),
-            shrunk: shrunk_schedule,
-            shrink_runs: shrunk.runs,
-            determinism,
-            test_command: test_command(),
-            found_in: match index {
-                Some(i) => format!("schedule #{i}"),
-                None => "the replayed schedule".to_string(),
-            },
-        })
     }
 }

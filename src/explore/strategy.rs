@@ -31,7 +31,8 @@ pub const MAX_PCT_DEPTH: u32 = 1000;
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum Strategy {
-    /// The default: [`Portfolio`] of Random, Pct { depth: 2 }, Pct { depth: 3 } and Urw, by seed.
+    /// The default: asyncio's own order ([`Fifo`]) first, then [`Portfolio`] of Random,
+    /// Pct { depth: 2 }, Pct { depth: 3 } and Urw, by seed.
     #[default]
     Portfolio,
     /// asyncio's order only (one schedule is enough: every seed gives the same run, unless the

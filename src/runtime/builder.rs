@@ -6,7 +6,7 @@ use std::future::Future;
 use super::{Config, PanicPolicy, run_once};
 use crate::base::Instant;
 use crate::failure::Failure;
-use crate::scheduler::{Decision, Fifo, Scheduler};
+use crate::scheduler::{Decision, Fifo, Replay, Scheduler};
 use crate::trace::Trace;
 
 /// Configures one run: seed, scheduler, step limit, panic policy and event recording.
@@ -64,7 +64,33 @@ impl Builder {
         }
     }
 
-    /// The run's seed: it seeds the scheduler and every random value user code draws.
+    /// The run's seed: it seeds the scheduler's choices and every random value user code draws
+    /// ([`random_u64`](crate::random_u64)).
+    ///
+    /// **A seed alone does not change the order of tasks.** The default scheduler is
+    /// [`Fifo`], asyncio's order, which has no choice to make: every seed gives the same order,
+    /// and only the random values differ. To run a seeded *random* order, name a scheduler; to
+    /// try many orders, explore with [`check`](crate::check).
+    ///
+    /// ```
+    /// use detsim::{Builder, scheduler::Random};
+    /// let order = |b: Builder| b.run(async {
+    ///     let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    ///     let hs: Vec<_> = (0..4).map(|i| {
+    ///         let log = log.clone();
+    ///         detsim::spawn(async move { detsim::yield_now().await; log.borrow_mut().push(i) })
+    ///     }).collect();
+    ///     for h in hs { h.await.unwrap(); }
+    ///     log.take()
+    /// }).unwrap();
+    /// // A seed alone: asyncio's order, whatever the seed.
+    /// assert_eq!(order(Builder::new().seed(7)), [0, 1, 2, 3]);
+    /// assert_eq!(order(Builder::new().seed(8)), [0, 1, 2, 3]);
+    /// // A seed and a scheduler with choices: a seeded random order, the same for the same seed.
+    /// let random = |seed| order(Builder::new().seed(seed).scheduler(Random::new()));
+    /// assert_eq!(random(7), random(7));
+    /// assert!((0..20).any(|seed| random(seed) != [0, 1, 2, 3]));
+    /// ```
     pub fn seed(mut self, seed: u64) -> Builder {
         self.config.seed = seed;
         self
@@ -82,6 +108,7 @@ impl Builder {
     /// # Panics
     ///
     /// If `n` is 0: no run can take a step.
+    #[track_caller]
     pub fn max_steps(mut self, n: u64) -> Builder {
         assert!(
             n > 0,
@@ -150,9 +177,13 @@ impl Builder {
 
     /// Runs `main` to completion: its output, or the [`Failure`] that stopped the run.
     ///
+    /// A schedule set with [`replay_schedule`](Builder::replay_schedule) is replayed.
+    ///
     /// # Panics
     ///
-    /// If called inside another detsim run (runs do not nest).
+    /// If called inside another detsim run (runs do not nest), and for settings that a single
+    /// run cannot honour; see [`run_report`](Builder::run_report).
+    #[track_caller]
     pub fn run<F: Future>(self, main: F) -> Result<F::Output, Failure> {
         self.run_report(main).output
     }
@@ -175,8 +206,38 @@ impl Builder {
     ///     .run_report(body());
     /// assert_eq!(again.decisions, report.decisions);
     /// ```
+    ///
+    /// A schedule set with [`replay_schedule`](Builder::replay_schedule) is replayed (see there
+    /// for getting the full trace of a failure an exploration found).
+    ///
+    /// # Panics
+    ///
+    /// If called inside another detsim run; if both [`scheduler`](Builder::scheduler) and
+    /// [`replay_schedule`](Builder::replay_schedule) are set (the schedule already fixes every
+    /// decision); and if [`replay_seed`](Builder::replay_seed) is set: a seed names a schedule of
+    /// an exploration's strategy, which a single run does not have, so replay it with
+    /// [`explore`](Builder::explore) or [`check`](Builder::check), or replay the failure's
+    /// schedule string with `replay_schedule`.
+    #[track_caller]
     pub fn run_report<F: Future>(self, main: F) -> RunReport<F::Output> {
-        let scheduler = self.scheduler.unwrap_or_else(|| Box::new(Fifo::new()));
+        if let Some(seed) = self.explore.replay_seed {
+            panic!(
+                "detsim: Builder::replay_seed({seed}) with run/run_report: a seed names a schedule \
+                 of an exploration's strategy, and a single run has none. Replay it with \
+                 Builder::explore or Builder::check, or replay the failure's schedule string \
+                 (Found::shrunk) with Builder::replay_schedule"
+            );
+        }
+        let scheduler: Box<dyn Scheduler> = match (self.scheduler, self.explore.replay_schedule) {
+            (Some(s), Some(_)) => panic!(
+                "detsim: Builder::scheduler({}) and Builder::replay_schedule together: the \
+                 schedule already fixes every decision, so drop one of them",
+                s.name()
+            ),
+            (None, Some(schedule)) => Box::new(Replay::new(schedule.decisions().to_vec())),
+            (Some(s), None) => s,
+            (None, None) => Box::new(Fifo::new()),
+        };
         let (out, _) = run_once(self.config, scheduler, main);
         RunReport {
             output: out.output,
@@ -219,6 +280,7 @@ pub struct RunReport<T> {
 /// });
 /// assert_eq!(n, 21);
 /// ```
+#[track_caller]
 pub fn run<F: Future>(main: F) -> F::Output {
     match Builder::new().run(main) {
         Ok(v) => v,

@@ -314,7 +314,8 @@ impl Core {
 
     // ----- time ---------------------------------------------------------------------------
 
-    /// The time and step for log lines, without panicking if the clock is borrowed.
+    /// The time and step for log lines, without panicking if the clock is borrowed (used by
+    /// `trace::log`, which exists only with the `logging` feature).
     #[cfg(feature = "logging")]
     pub(crate) fn log_stamp(&self) -> Option<(Instant, u64)> {
         let now = self.clock.try_borrow().ok()?.now();
@@ -547,8 +548,8 @@ impl Core {
     }
 
     /// Whether cancellation of `id` was requested and its future is not yet dropped: asyncio's
-    /// state where the task's waiter future is already cancelled (S10 b), which primitives must
-    /// treat as a cancelled waiter.
+    /// state where `Task.cancel()` has already cancelled the future the task waits on, though the
+    /// task has not run since, which primitives must treat as a cancelled waiter.
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
         self.tasks
             .borrow()

@@ -20,6 +20,7 @@ fn main_name() -> Rc<str> {
 }
 
 /// Runs `main` once under `scheduler` and returns what happened, with the scheduler for reuse.
+#[track_caller]
 pub(crate) fn run_once<F: Future>(
     config: Config,
     mut scheduler: Box<dyn Scheduler>,

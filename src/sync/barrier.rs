@@ -1,4 +1,4 @@
-//! [`Barrier`]: asyncio's `Barrier` (SEMANTICS.md §2.6), built, as asyncio's, on a
+//! [`Barrier`]: asyncio's `Barrier` (`Lib/asyncio/locks.py`), built, as asyncio's, on a
 //! [`Condition`].
 //!
 //! # Invariants

@@ -1,4 +1,4 @@
-//! [`Condition`]: asyncio's `Condition` (SEMANTICS.md §2.4), with the lock proven by a guard.
+//! [`Condition`]: asyncio's `Condition` (`Lib/asyncio/locks.py`), with the lock proven by a guard.
 //!
 //! # Invariants
 //!

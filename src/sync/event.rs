@@ -1,4 +1,4 @@
-//! [`Event`]: asyncio's `Event` (SEMANTICS.md §2.3).
+//! [`Event`]: asyncio's `Event` (`Lib/asyncio/locks.py`).
 //!
 //! # Invariants
 //!

@@ -1,4 +1,4 @@
-//! [`Lock`]: asyncio's `Lock` (SEMANTICS.md §2.2), with a guard that releases on drop.
+//! [`Lock`]: asyncio's `Lock` (`Lib/asyncio/locks.py`), with a guard that releases on drop.
 //!
 //! # Invariants
 //!

@@ -3,8 +3,9 @@
 //! [`PriorityQueue`] and [`Barrier`].
 //!
 //! Every primitive is a thin layer on one FIFO waiter queue (`waiters.rs`), the way tokio builds
-//! its locks on one batch semaphore. The rules are CPython 3.13's (shared/asyncio-semantics,
-//! SEMANTICS.md §2.2–2.7), carried over to Rust:
+//! its locks on one batch semaphore. The rules are CPython 3.13's (`Lib/asyncio/locks.py`,
+//! `Lib/asyncio/queues.py`; <https://docs.python.org/3.13/library/asyncio-sync.html>), carried over
+//! to Rust:
 //!
 //! * **Fast paths never suspend.** A free lock, an available permit, a set event, a non-empty
 //!   queue (for `get`) or a non-full one (for `put`) complete on the first poll, without yielding

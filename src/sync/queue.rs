@@ -1,4 +1,4 @@
-//! [`Queue`], [`LifoQueue`] and [`PriorityQueue`]: asyncio's queues (SEMANTICS.md §2.7).
+//! [`Queue`], [`LifoQueue`] and [`PriorityQueue`]: asyncio's queues (`Lib/asyncio/queues.py`).
 //!
 //! # Invariants
 //!

@@ -1,4 +1,4 @@
-//! [`Semaphore`] and [`BoundedSemaphore`]: asyncio 3.13's semaphores (SEMANTICS.md §2.5), on a
+//! [`Semaphore`] and [`BoundedSemaphore`]: asyncio 3.13's semaphores (`Lib/asyncio/locks.py`), on a
 //! weighted core that [`RwLock`](super::RwLock) shares.
 //!
 //! # Invariants

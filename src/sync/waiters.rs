@@ -1,7 +1,7 @@
 //! The one waiter queue every primitive of [`crate::sync`] is a thin layer on.
 //!
 //! A [`Waiters`] is asyncio's deque of waiter futures. Each entry stands for one suspended
-//! acquire/wait/get/put future and is in one of asyncio's waiter states (SEMANTICS.md S10):
+//! acquire/wait/get/put future and is in one of the states of asyncio's waiter futures (`Lib/asyncio/locks.py`):
 //!
 //! * (a) *blocked*: `notified == false`, its task has no pending cancellation;
 //! * (b) *cancelled, not yet run*: `notified == false`, its task's cancellation was requested
@@ -25,7 +25,8 @@
 //!   entry's waker once, at that moment (asyncio's `set_result` → `call_soon`).
 //! * A done entry is never notified again: one grant per entry, no duplicate wakeups.
 //! * A future dropped in state (d) must pass its grant on; each primitive's `Drop` does so (the
-//!   regression tests named after the bugs of SEMANTICS.md §4 check every primitive).
+//!   regression tests named after the CPython bugs they reproduce, such as bpo-27585 and
+//!   gh-90155, check every primitive).
 //! * Wakers are invoked after the queue's borrow ends, so a waker may call back into the
 //!   primitive.
 

@@ -18,7 +18,8 @@
 //!   once for a deadline that has already passed), and the body is dropped one hop later: the
 //!   positions of asyncio's `_on_timeout` and of the cancelled task's wakeup.
 //! * Cancellation is a drop, so a cancellation of the task running a scope or [`wait_for`] can
-//!   never be lost to a completion in the same iteration (SEMANTICS §4 bug 17).
+//!   never be lost to a completion in the same iteration (CPython gh-86296, fixed in 3.12 when
+//!   `wait_for` was rebuilt on `asyncio.timeout`).
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
