@@ -653,12 +653,14 @@ impl Core {
         true
     }
 
-    /// Picks the next task, asking the scheduler when there is a choice (then `true`).
-    fn pick(&self) -> Result<(TaskId, bool), ScheduleError> {
+    /// Picks the next task, asking the scheduler when there is a choice (then `true`). `None`
+    /// when the scheduler failed, which is then the run's failure. (An `Option` of 8 bytes comes
+    /// back in a register; a `Result` carrying the error's `String` came back through memory.)
+    fn pick(&self) -> Option<(TaskId, bool)> {
         let mut ready = self.ready.borrow_mut();
         let n = ready.len();
         if n == 1 {
-            return Ok((ready.remove(0), false));
+            return Some((ready.remove(0), false));
         }
         let choice = TaskChoice {
             runnable: ready.view(),
@@ -667,14 +669,22 @@ impl Core {
             now: self.clock.borrow().now(),
         };
         let mut sched = self.scheduler.borrow_mut();
-        let i = sched.choose_task(&choice)?;
-        if i >= n {
-            return Err(ScheduleError::new(format!(
-                "scheduler {} chose index {i}, but only {n} tasks are runnable; a Scheduler \
-                 must return an index below TaskChoice::runnable.len()",
-                sched.name()
-            )));
-        }
+        let i = match sched.choose_task(&choice) {
+            Ok(i) if i < n => i,
+            Ok(i) => {
+                let e = ScheduleError::new(format!(
+                    "scheduler {} chose index {i}, but only {n} tasks are runnable; a Scheduler \
+                     must return an index below TaskChoice::runnable.len()",
+                    sched.name()
+                ));
+                self.scheduler_failed(e);
+                return None;
+            }
+            Err(e) => {
+                self.scheduler_failed(e);
+                return None;
+            }
+        };
         drop(sched);
         // Remove first and record the task it returns: one look-up of index `i`, not two.
         let task = ready.remove(i);
@@ -686,7 +696,15 @@ impl Core {
         };
         self.decisions.borrow_mut().push(d);
         self.emit(EventKind::Decision(d));
-        Ok((task, true))
+        Some((task, true))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn scheduler_failed(&self, e: ScheduleError) {
+        self.fail(FailureKind::Scheduler {
+            message: e.to_string(),
+        });
     }
 
     /// Drives the run until the main future finishes or the run fails.
@@ -709,15 +727,7 @@ impl Core {
                 });
                 return None;
             }
-            let (id, chosen) = match self.pick() {
-                Ok(picked) => picked,
-                Err(e) => {
-                    self.fail(FailureKind::Scheduler {
-                        message: e.to_string(),
-                    });
-                    return None;
-                }
-            };
+            let (id, chosen) = self.pick()?;
             self.iteration_left
                 .set(self.iteration_left.get().saturating_sub(1));
             let step = self.step.get() + 1;
