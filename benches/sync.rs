@@ -6,6 +6,8 @@
 //! to the `tokio::sync` equivalent on the same executor (below 1.0: detsim is faster).
 //!
 //! Each measurement takes the best of 3 runs; the whole benchmark runs in well under a minute.
+//! `-- --callgrind` runs each detsim-executor measurement once and skips tokio's executor, for an
+//! instruction count under `valgrind --tool=callgrind` (see BENCHMARKS.md).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -43,7 +45,7 @@ impl Exec {
         Fut: Future<Output = ()> + 'static,
     {
         let mut best = f64::MAX;
-        for _ in 0..3 {
+        for _ in 0..reps() {
             let t = Instant::now();
             match self {
                 Exec::Detsim => detsim::run(make()),
@@ -359,12 +361,26 @@ fn contended(exec: Exec, rows: &mut Vec<Row>) {
     );
 }
 
+/// `--callgrind`: one run per measurement, detsim's executor only.
+fn callgrind_mode() -> bool {
+    std::env::args().any(|a| a == "--callgrind")
+}
+
+fn reps() -> u32 {
+    if callgrind_mode() { 1 } else { 3 }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` probes the harness
     }
     let mut rows = Vec::new();
-    for exec in [Exec::Detsim, Exec::Tokio] {
+    let execs: &[Exec] = if callgrind_mode() {
+        &[Exec::Detsim]
+    } else {
+        &[Exec::Detsim, Exec::Tokio]
+    };
+    for &exec in execs {
         uncontended(exec, &mut rows);
         contended(exec, &mut rows);
     }

@@ -50,6 +50,49 @@ impl fmt::Display for BlockedTask {
     }
 }
 
+/// A task that ended unseen: still pending when the run ended, or finished with a panic whose
+/// [`JoinError`](crate::JoinError) nobody looked at (asyncio's "Task was destroyed but it is
+/// pending!" and "Task exception was never retrieved").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnobservedTask {
+    /// The task.
+    pub task: TaskRef,
+    /// Where it was spawned (`file:line:column`), when known.
+    pub spawned_at: Option<String>,
+    /// What was not seen.
+    pub what: Unseen,
+}
+
+/// What [`UnobservedTask`] describes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unseen {
+    /// The task had not finished when the main future returned; its future was dropped then.
+    Pending,
+    /// The task panicked with this message, and no handle's result or error was ever read.
+    Panicked(String),
+}
+
+impl fmt::Display for UnobservedTask {
+    /// `task 3 "reader" (spawned at tests/x.rs:10:5) was still pending when the run ended`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.task)?;
+        if let Some(at) = &self.spawned_at {
+            write!(f, " (spawned at {at})")?;
+        }
+        match &self.what {
+            Unseen::Pending => write!(
+                f,
+                " was still pending when the main future returned (its future was dropped \
+                 unfinished)"
+            ),
+            Unseen::Panicked(m) => write!(
+                f,
+                " panicked and nobody read its error (await its JoinHandle or call error()): {m}"
+            ),
+        }
+    }
+}
+
 /// What went wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,11 +136,24 @@ pub enum FailureKind {
         /// The first difference between the two runs.
         message: String,
     },
+    /// The main task was cancelled (through `detsim::task::current()`), as `asyncio.run` raises
+    /// `CancelledError` when its main task is cancelled.
+    MainCancelled {
+        /// The cancellation's message, if it had one.
+        message: Option<String>,
+    },
+    /// Tasks ended unseen, and the run's settings make that a failure (see
+    /// [`Builder::on_unobserved_panic`](crate::Builder::on_unobserved_panic) and
+    /// [`Builder::on_pending_at_end`](crate::Builder::on_pending_at_end)).
+    Unobserved {
+        /// Each such task, in id order.
+        tasks: Vec<UnobservedTask>,
+    },
 }
 
 impl FailureKind {
     /// A short name for the kind: `deadlock`, `step limit`, `panic`, `foreign wake`, `scheduler`,
-    /// `nondeterminism`.
+    /// `nondeterminism`, `main cancelled`, `unobserved task`.
     pub fn name(&self) -> &'static str {
         match self {
             FailureKind::Deadlock { .. } => "deadlock",
@@ -106,6 +162,8 @@ impl FailureKind {
             FailureKind::ForeignWake { .. } => "foreign wake",
             FailureKind::Scheduler { .. } => "scheduler",
             FailureKind::Nondeterminism { .. } => "nondeterminism",
+            FailureKind::MainCancelled { .. } => "main cancelled",
+            FailureKind::Unobserved { .. } => "unobserved task",
         }
     }
 }
@@ -234,6 +292,20 @@ impl Failure {
                 )?;
                 for line in message.lines() {
                     writeln!(f, "    {line}")?;
+                }
+            }
+            FailureKind::MainCancelled { message } => match message {
+                Some(m) => writeln!(f, "  the main task was cancelled: {m}")?,
+                None => writeln!(f, "  the main task was cancelled")?,
+            },
+            FailureKind::Unobserved { tasks } => {
+                writeln!(
+                    f,
+                    "  tasks ended unseen (choose what this does with Builder::on_unobserved_panic \
+                     and Builder::on_pending_at_end):"
+                )?;
+                for t in tasks {
+                    writeln!(f, "    {t}")?;
                 }
             }
         }

@@ -156,6 +156,7 @@
 //! * [`scheduler`]: the [`Scheduler`](scheduler::Scheduler) trait and its strategies.
 //! * [`promise`]: [`Promise`](promise::Promise), asyncio's one-shot `Future`.
 //! * [`combinators`]: [`gather()`], [`try_gather`], `wait`, `as_completed`, `shield`.
+//! * [`event_loop`]: `call_soon`, `call_later`, `call_at` with cancellable handles.
 //! * [`task_group`]: structured concurrency, asyncio's `TaskGroup`.
 //! * [`event`]: the events a run records.
 //! * [`trace`]: recorded events with names: text, filters, snapshots, logs, timelines.
@@ -174,6 +175,7 @@
 
 mod base;
 pub mod combinators;
+pub mod event_loop;
 pub mod explore;
 mod failure;
 pub mod promise;
@@ -274,7 +276,7 @@ pub use detsim_macros::test;
 pub use base::event;
 pub use combinators::{gather, try_gather};
 pub use explore::check;
-pub use failure::{BlockedTask, Failure, FailureKind, TaskRef};
+pub use failure::{BlockedTask, Failure, FailureKind, TaskRef, UnobservedTask, Unseen};
 pub use random::{random_below, random_bool, random_u64};
-pub use runtime::{Builder, RunReport, run};
+pub use runtime::{Builder, OnUnseen, RunReport, run};
 pub use task::{JoinError, JoinHandle, TaskId, spawn, yield_now};

@@ -373,7 +373,22 @@ impl<T, E> Promise<T, E> {
         PromiseWait {
             promise: self.clone(),
             id: None,
+            link: None,
         }
+    }
+}
+
+/// A promise as the future a cancellation of its awaiting task cancels first (asyncio's
+/// `Task.cancel()` cancels the future in `_fut_waiter`).
+struct Link<T, E>(Promise<T, E>);
+
+impl<T: 'static, E: 'static> crate::runtime::AwaitTarget for Link<T, E> {
+    fn cancel(&self, _message: Option<&str>) -> bool {
+        self.0.cancel()
+    }
+
+    fn done(&self) -> bool {
+        self.0.is_done()
     }
 }
 
@@ -382,6 +397,8 @@ impl<T, E> Promise<T, E> {
 pub struct PromiseWait<T, E> {
     promise: Promise<T, E>,
     id: Option<u64>,
+    /// The await link registered while suspended, made on the first suspension.
+    link: Option<crate::runtime::AwaitLink>,
 }
 
 impl<T, E> fmt::Debug for PromiseWait<T, E> {
@@ -392,13 +409,19 @@ impl<T, E> fmt::Debug for PromiseWait<T, E> {
     }
 }
 
-impl<T: Clone, E: Clone> Future for PromiseWait<T, E> {
+impl<T: Clone + 'static, E: Clone + 'static> Future for PromiseWait<T, E> {
     type Output = Result<T, PromiseError<E>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(r) = &*self.promise.inner.outcome.borrow() {
             return Poll::Ready(r.clone());
         }
+        let promise = self.promise.clone();
+        let link = self
+            .link
+            .get_or_insert_with(|| Rc::new(Link(promise)))
+            .clone();
+        crate::runtime::try_with_core(|c| c.set_await_link_anon(&link));
         let mut entries = self.promise.inner.entries.borrow_mut();
         if let Some(id) = self.id {
             if let Some((_, Entry::Waiter(w))) = entries.iter_mut().find(|(i, _)| *i == id) {

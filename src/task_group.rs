@@ -255,6 +255,7 @@ impl<E: 'static> TaskGroup<E> {
     ///     assert_eq!(late.unwrap_err(), SpawnError::Finished);
     /// });
     /// ```
+    #[track_caller]
     pub fn spawn<T, F>(&self, fut: F) -> Result<JoinHandle<Option<T>>, SpawnError>
     where
         F: Future<Output = Result<T, E>> + 'static,
@@ -275,10 +276,18 @@ impl<E: 'static> TaskGroup<E> {
         let e2 = end.clone();
         // However the child ends, its done callback is queued at that moment; the guard lives in
         // the task's future, so it fires even for a child cancelled before it first ran.
+        let me: Rc<RefCell<Option<CancelHandle>>> = Rc::new(RefCell::new(None));
+        let me2 = me.clone();
         let cb = OnDrop(Some(move || {
             let outcome = match (e2.borrow_mut().take(), note.borrow_mut().take()) {
                 (Some(end), _) => end,
-                (None, Some(m)) => ChildEnd::Failed(ChildFailure::Panicked(m)),
+                (None, Some(m)) => {
+                    // The group reports the panic: it is not an unseen one.
+                    if let Some(c) = me2.borrow_mut().take() {
+                        c.mark_observed();
+                    }
+                    ChildEnd::Failed(ChildFailure::Panicked(m))
+                }
                 (None, None) => ChildEnd::Cancelled,
             };
             call_soon("task group callback", move || state.child_done(outcome));
@@ -297,6 +306,7 @@ impl<E: 'static> TaskGroup<E> {
             }
         });
         self.state.live.set(self.state.live.get() + 1);
+        *me.borrow_mut() = Some(h.cancel_handle());
         self.state.children.borrow_mut().push(h.cancel_handle());
         Ok(h)
     }

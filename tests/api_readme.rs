@@ -35,3 +35,29 @@ fn readme_gather_and_task_group() {
         assert_eq!(now().to_string(), "0.4s");
     });
 }
+
+/// The README example of cooperative cancellation, kept compiling and passing.
+#[test]
+fn readme_cooperative_cancellation() {
+    use detsim::task::{cancellable, current};
+    use detsim::time::{Duration, now, sleep};
+
+    detsim::run(async {
+        let worker = detsim::spawn(async {
+            match cancellable(sleep(Duration::from_secs(60))).await {
+                Ok(()) => "finished",
+                Err(cancelled) => {
+                    assert_eq!(cancelled.message(), Some("shutting down"));
+                    sleep(Duration::from_millis(500)).await; // async cleanup, as in `except`
+                    assert_eq!(current().cancelling(), 1);
+                    current().uncancel(); // asyncio's uncancel(): carry on
+                    "cleaned up"
+                }
+            }
+        });
+        detsim::yield_now().await;
+        worker.cancel_with("shutting down");
+        assert_eq!(worker.await, Ok("cleaned up")); // caught: the task was not cancelled
+        assert_eq!(now().to_string(), "0.5s");
+    });
+}

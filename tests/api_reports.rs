@@ -49,7 +49,7 @@ fn a_gather_names_the_children_it_waits_for() {
             let (a, b) = (never.clone(), never.clone());
             let _ = detsim::gather([
                 Box::pin(async move { a.wait().await })
-                    as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+                    as std::pin::Pin<Box<dyn std::future::Future<Output = bool>>>,
                 Box::pin(async move { b.wait().await }),
             ])
             .await;

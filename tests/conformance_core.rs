@@ -2,10 +2,9 @@
 //! event loop and `Task`: `Lib/asyncio/base_events.py`, `Lib/asyncio/tasks.py`), run under the
 //! FIFO scheduler and compared with what CPython 3.13.0 prints for the same program.
 //!
-//! Python-only cases of this group, not ported (see `tests/UNPORTED.md`):
-//! TSK-04, TSK-05, TSK-06, TSK-07, TSK-11 (catching `CancelledError`, `uncancel()` and
-//! `cancelling()` have no Rust equivalent: cancellation is a drop); SCH-05 (a NaN delay cannot be
-//! expressed as a `Duration`); FUT-* belong to `Promise` (issue 5).
+//! Cases that catch a cancellation (TSK-04, TSK-05, TSK-06, TSK-07, TSK-10, TSK-11) are in
+//! `conformance_cooperative.rs`. Not ported (see `tests/UNPORTED.md`): SCH-05 (a NaN delay
+//! cannot be expressed as a `Duration`); FUT-* belong to `Promise` (issue 5).
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -5,7 +5,8 @@
 //! Porting conventions: `call_soon(f)` is a spawned task; `T.cancel()` is `JoinHandle::cancel` or
 //! a `CancelHandle`; asyncio's unowned `lock.release()` is `LockGuard::forget` + `Lock::release`;
 //! a task's `except CancelledError: log` is a drop logger in the task. Cases not ported are listed
-//! with their reason in `tests/UNPORTED.md` (CND-02, CND-07, CND-12, CND-13).
+//! with their reason in `tests/UNPORTED.md` (CND-07); CND-02 and CND-12 are in
+//! `conformance_cooperative.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -353,6 +354,58 @@ fn evt_05_wait_on_set_event_does_not_suspend() {
 // ----------------------------------------------------------------------------------------------
 // Condition
 // ----------------------------------------------------------------------------------------------
+
+/// CND-13 — `async with cond: wait_for(cond.wait(), 0.5)` times out with the lock **held**
+/// again (bpo-33638) → `('TimeoutError', 0.5, True)`, and released after the block (`False`).
+/// `Condition::wait_timeout` is the Rust form: the guard comes back with the timeout.
+#[test]
+fn cnd_13_timeout_in_block() {
+    let out = detsim::run(async {
+        let cond = Condition::new();
+        let g = cond.acquire().await;
+        let (g, _elapsed) = cond
+            .wait_timeout(g, Duration::from_millis(500))
+            .await
+            .unwrap_err();
+        let inside = (now().as_secs_f64(), cond.locked());
+        drop(g); // the end of `async with`
+        (inside, cond.locked())
+    });
+    assert_eq!(out, ((0.5, true), false));
+}
+
+/// `wait_timeout` that is notified in time returns the guard; with a zero timeout the lock is
+/// never released (asyncio cancels the wait before it runs).
+#[test]
+fn condition_wait_timeout_notified_in_time_or_with_a_zero_timeout() {
+    let out = detsim::run(async {
+        let cond = Condition::new();
+        let l = log();
+        let (c1, l1) = (cond.clone(), l.clone());
+        let quick = spawn(async move {
+            let g = c1.acquire().await;
+            let r = c1.wait_timeout(g, Duration::from_secs(10)).await;
+            push(&l1, format!("quick notified: {}", r.is_ok()));
+        });
+        yield_now().await;
+        let g = cond.acquire().await;
+        cond.notify(1);
+        drop(g);
+        quick.await.unwrap();
+        let g = cond.acquire().await;
+        let (g, _) = cond.wait_timeout(g, Duration::ZERO).await.unwrap_err();
+        push(
+            &l,
+            format!("zero timeout keeps the lock: {}", cond.locked()),
+        );
+        drop(g);
+        snap(&l)
+    });
+    assert_eq!(
+        out,
+        ["quick notified: true", "zero timeout keeps the lock: true"]
+    );
+}
 
 /// CND-01 — notify without releasing. Three tasks `{acquire; await wait(); log n}`; `yield0` →
 /// `[]`, unlocked. `acquire; notify(); yield0` → `[]`, locked. `release; yield0` → `[1]`, locked

@@ -288,6 +288,21 @@ struct Instance {
     finished: bool,
     panicked: bool,
     dropped: bool,
+    /// It requested its own cancellation: if its code then finishes without suspending, the
+    /// task still ends cancelled (asyncio's `test_cancel_at_end`).
+    cancelled_itself: bool,
+}
+
+impl Instance {
+    /// Whether a cancelled outcome agrees with what the task's own code saw.
+    fn may_end_cancelled(&self) -> bool {
+        !self.panicked && (!self.finished || self.cancelled_itself)
+    }
+
+    /// Whether a finished outcome agrees with what the task's own code saw.
+    fn may_end_finished(&self) -> bool {
+        self.finished && !self.cancelled_itself
+    }
 }
 
 /// State shared by every task of one run.
@@ -512,7 +527,11 @@ async fn exec<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op) {
                 }
                 cs[usize::from(*i) % cs.len()].clone()
             };
-            ctx.note(inst, if c.cancel() { "cancel" } else { "cancel late" });
+            let accepted = c.cancel();
+            if accepted && c.id() == detsim::task::current_id() {
+                ctx.instances.borrow_mut()[inst].cancelled_itself = true;
+            }
+            ctx.note(inst, if accepted { "cancel" } else { "cancel late" });
         }
         Op::Unlock(m) => {
             if local.held[*m].take().is_some() {
@@ -606,7 +625,9 @@ async fn ext(ctx: &Rc<Ctx>, inst: usize, e: Ext) {
         }
         Ext::EventSet => p.event.set(),
         Ext::EventClear => p.event.clear(),
-        Ext::EventWait => p.event.wait().await,
+        Ext::EventWait => {
+            p.event.wait().await;
+        }
         Ext::Put => {
             let item = p.next_item.get();
             p.next_item.set(item + 1);
@@ -774,8 +795,8 @@ async fn blocking<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op, timed: b
             let is = ctx.instances.borrow();
             let c = &is[child];
             let consistent = match &r {
-                Ok(()) => c.finished,
-                Err(e) if e.is_cancelled() => !c.finished && !c.panicked,
+                Ok(()) => c.may_end_finished(),
+                Err(e) if e.is_cancelled() => c.may_end_cancelled(),
                 Err(e) => {
                     c.panicked && e.panic_message().is_some_and(|m| m.starts_with(DELIBERATE))
                 }
@@ -834,6 +855,8 @@ fn run(program: &Program, scheduler: impl Scheduler + 'static) -> (RunReport<()>
         .scheduler(scheduler)
         .record()
         .fail_on_task_panic(false)
+        // Listed, not failing: the check below verifies the list against the program.
+        .on_unobserved_panic(detsim::OnUnseen::Warn)
         .max_steps(MAX_STEPS)
         .run_report(main);
     (report, ctx)
@@ -997,8 +1020,8 @@ fn check_run(report: &RunReport<()>, ctx: &Ctx) -> Result<Verdict, String> {
             return Err(format!("task {t} (instance {i}) has no spawn event"));
         }
         match completed.get(&t) {
-            Some(Outcome::Finished) if inst.finished => fin += 1,
-            Some(Outcome::Cancelled) if !inst.finished && !inst.panicked => {
+            Some(Outcome::Finished) if inst.may_end_finished() => fin += 1,
+            Some(Outcome::Cancelled) if inst.may_end_cancelled() => {
                 if !cancel_requested.contains_key(&t) {
                     return Err(format!("task {t} cancelled without a cancel request"));
                 }
@@ -1025,6 +1048,15 @@ fn check_run(report: &RunReport<()>, ctx: &Ctx) -> Result<Verdict, String> {
         Ok(()) => {
             if !instances[0].finished {
                 return Err("the run succeeded but main did not finish".into());
+            }
+            // Every task listed as an unseen panic did panic.
+            for u in &report.unseen {
+                if let detsim::Unseen::Panicked(_) = u.what {
+                    let i = ids.iter().position(|t| *t == Some(u.task.id));
+                    if !i.is_some_and(|i| instances[i].panicked) {
+                        return Err(format!("{u} is listed, but its code did not panic"));
+                    }
+                }
             }
             Ok(Verdict::Finished)
         }

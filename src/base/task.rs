@@ -40,14 +40,21 @@ pub struct JoinError {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Repr {
-    Cancelled,
+    /// With the message given to `cancel_with`, if any (asyncio's `cancel(msg)`).
+    Cancelled(Option<String>),
     Panicked(String),
 }
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
-            repr: Repr::Cancelled,
+            repr: Repr::Cancelled(None),
+        }
+    }
+
+    pub(crate) fn cancelled_with(message: Option<String>) -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled(message),
         }
     }
 
@@ -59,7 +66,16 @@ impl JoinError {
 
     /// The task was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled(_))
+    }
+
+    /// The message the task was cancelled with (`cancel_with`, asyncio's `cancel(msg)`), if it was
+    /// cancelled with one.
+    pub fn cancel_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Cancelled(m) => m.as_deref(),
+            Repr::Panicked(_) => None,
+        }
     }
 
     /// The task panicked.
@@ -71,7 +87,7 @@ impl JoinError {
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
             Repr::Panicked(m) => Some(m),
-            Repr::Cancelled => None,
+            Repr::Cancelled(_) => None,
         }
     }
 }
@@ -79,7 +95,8 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Cancelled(None) => f.write_str("task was cancelled"),
+            Repr::Cancelled(Some(m)) => write!(f, "task was cancelled: {m}"),
             Repr::Panicked(m) => write!(f, "task panicked: {m}"),
         }
     }

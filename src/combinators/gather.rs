@@ -15,6 +15,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -27,14 +28,57 @@ use crate::task::{CancelHandle, JoinError, JoinHandle};
 
 type Outcome<T> = Result<T, JoinError>;
 
+/// Cancels one child with an optional message; returns whether the child accepted.
+type CancelChild = Box<dyn Fn(Option<&str>) -> bool>;
+
 struct State<T> {
     slots: RefCell<Vec<Option<Outcome<T>>>>,
     remaining: Cell<usize>,
     done: Cell<bool>,
     failed: Cell<Option<usize>>,
     waker: RefCell<Option<Waker>>,
-    cancels: RefCell<Vec<Box<dyn Fn()>>>,
+    /// Cancels one child with a message; returns whether the child accepted.
+    cancels: RefCell<Vec<CancelChild>>,
+    /// asyncio's `_cancel_requested`, with the message: the outer result is a cancellation
+    /// whatever the children return.
+    cancel_requested: RefCell<Option<Option<String>>>,
     fail_fast: fn(&Outcome<T>) -> bool,
+}
+
+impl<T> crate::runtime::AwaitTarget for State<T> {
+    fn cancel(&self, message: Option<&str>) -> bool {
+        State::cancel(self, message)
+    }
+
+    fn done(&self) -> bool {
+        self.done.get()
+    }
+}
+
+impl<T> State<T> {
+    /// asyncio's `_GatheringFuture.cancel(msg)`: cancels every child that has not ended; `true`
+    /// if any accepted. Nothing once the outer result is settled.
+    fn cancel(&self, message: Option<&str>) -> bool {
+        if self.done.get() {
+            return false;
+        }
+        let mut any = false;
+        for c in self.cancels.borrow().iter() {
+            any |= c(message);
+        }
+        if any {
+            *self.cancel_requested.borrow_mut() = Some(message.map(str::to_owned));
+        }
+        any
+    }
+
+    /// The outer result's cancellation, if `cancel` was accepted.
+    fn cancelled(&self) -> Option<JoinError> {
+        self.cancel_requested
+            .borrow()
+            .as_ref()
+            .map(|m| JoinError::cancelled_with(m.clone()))
+    }
 }
 
 impl<T> State<T> {
@@ -59,6 +103,8 @@ impl<T> State<T> {
 /// The shared machinery of every gather form.
 struct Core<T> {
     state: Rc<State<T>>,
+    /// The await link a cancellation of the awaiting task follows: cancels the children.
+    link: crate::runtime::AwaitLink,
     /// The children's ids, for deadlock reports: a blocked awaiter "waits for gather held by"
     /// the children that have not ended.
     children: RefCell<Vec<crate::base::TaskId>>,
@@ -74,19 +120,25 @@ impl<T: 'static> Core<T> {
             failed: Cell::new(None),
             waker: RefCell::new(None),
             cancels: RefCell::new(Vec::with_capacity(n)),
+            cancel_requested: RefCell::new(None),
             fail_fast,
         });
+        let link: crate::runtime::AwaitLink = state.clone();
         Core {
             state,
+            link,
             children: RefCell::new(Vec::with_capacity(n)),
             res: crate::sync::resource::Resource::new("gather", None),
         }
     }
 
+    /// Spawns every future as a child, reported as spawned at the gather's caller.
+    #[track_caller]
     fn from_futures<F>(futs: impl IntoIterator<Item = F>, fail: fn(&Outcome<T>) -> bool) -> Self
     where
         F: Future<Output = T> + 'static,
     {
+        let at = Location::caller();
         let futs: Vec<F> = futs.into_iter().collect();
         let core = Core::new(futs.len(), fail);
         for (i, fut) in futs.into_iter().enumerate() {
@@ -102,10 +154,12 @@ impl<T: 'static> Core<T> {
                     }
                 })
             }));
-            let h = crate::task::named!("gather child").spawn(async move {
-                let _cb = cb;
-                fut.await
-            });
+            let h = crate::task::named!("gather child")
+                .at(at)
+                .spawn(async move {
+                    let _cb = cb;
+                    fut.await
+                });
             core.push_cancel(h.cancel_handle());
             *cell.borrow_mut() = Some(h);
         }
@@ -122,19 +176,27 @@ impl<T: 'static> Core<T> {
             core.push_cancel(h.cancel_handle());
             let s2 = core.state.clone();
             // A watcher: woken when the task ends, exactly where its done callback would run.
-            drop(crate::task::named!("gather callback").spawn(async move {
-                let r = h.await;
-                s2.child_done(i, r);
-            }));
+            drop(
+                crate::task::named!("gather callback")
+                    .internal()
+                    .spawn(async move {
+                        let r = h.await;
+                        s2.child_done(i, r);
+                    }),
+            );
         }
         core
     }
 
     fn push_cancel(&self, c: CancelHandle) {
         self.children.borrow_mut().push(c.id());
-        self.state.cancels.borrow_mut().push(Box::new(move || {
-            c.cancel();
-        }));
+        self.state
+            .cancels
+            .borrow_mut()
+            .push(Box::new(move |m: Option<&str>| match m {
+                Some(m) => c.cancel_with(m),
+                None => c.cancel(),
+            }));
     }
 
     fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
@@ -148,12 +210,13 @@ impl<T: 'static> Core<T> {
         }
         let slots = self.state.slots.borrow();
         let children = self.children.borrow();
-        self.res.block_on_tasks(
+        self.res.block_on_tasks_linked(
             children
                 .iter()
                 .zip(slots.iter())
                 .filter(|(_, slot)| slot.is_none())
                 .map(|(id, _)| *id),
+            &self.link,
         );
         Poll::Pending
     }
@@ -194,11 +257,24 @@ impl<T: Clone + 'static, E: Clone + 'static> Core<Result<T, E>> {
                 };
                 s2.child_done(i, r);
             });
-            core.state.cancels.borrow_mut().push(Box::new(move || {
-                p.cancel();
-            }));
+            core.state
+                .cancels
+                .borrow_mut()
+                .push(Box::new(move |_: Option<&str>| p.cancel()));
         }
         core
+    }
+}
+
+impl<T> Core<T> {
+    fn cancel(&self, message: Option<&str>) -> bool {
+        if crate::runtime::try_with_core(|_| ()).is_none() {
+            panic!(
+                "a gather's cancel() was called outside a detsim run; call it from inside the run \
+                 the gather belongs to"
+            );
+        }
+        self.state.cancel(message)
     }
 }
 
@@ -206,9 +282,10 @@ impl<T> Drop for Core<T> {
     fn drop(&mut self) {
         if !self.state.done.replace(true) {
             let cancels = std::mem::take(&mut *self.state.cancels.borrow_mut());
-            if crate::runtime::try_with_core(|_| ()).is_some() {
+            // A gather dropped by a shield's cancellation is detached: the shield protects it.
+            if crate::runtime::try_with_core(|c| !c.current_is_future_like()).unwrap_or(false) {
                 for c in cancels {
-                    c();
+                    c(None);
                 }
             }
         }
@@ -249,6 +326,7 @@ fn result_failed<T, E>(r: &Outcome<Result<T, E>>) -> bool {
 ///     assert_eq!(now().to_string(), "0.3s");
 /// });
 /// ```
+#[track_caller]
 pub fn gather<F>(futs: impl IntoIterator<Item = F>) -> Gather<F::Output>
 where
     F: Future + 'static,
@@ -297,6 +375,7 @@ pub fn gather_tasks<T: 'static>(tasks: impl IntoIterator<Item = JoinHandle<T>>) 
 ///     assert_eq!(now().to_string(), "0.1s"); // the first error settles it
 /// });
 /// ```
+#[track_caller]
 pub fn try_gather<F, T, E>(futs: impl IntoIterator<Item = F>) -> TryGather<T, E>
 where
     F: Future<Output = Result<T, E>> + 'static,
@@ -327,6 +406,7 @@ where
 ///     assert_eq!(r, [Ok(Ok(1)), Ok(Err("no"))]);
 /// });
 /// ```
+#[track_caller]
 pub fn gather_settled<F>(futs: impl IntoIterator<Item = F>) -> GatherSettled<F::Output>
 where
     F: Future + 'static,
@@ -407,6 +487,35 @@ impl<T> Gather<T> {
     pub fn is_finished(&self) -> bool {
         self.core.state.done.get()
     }
+
+    /// Cancels every child that has not ended (asyncio's `_GatheringFuture.cancel()`): returns
+    /// whether any accepted. The gather then ends with a cancelled [`JoinError`], whatever the
+    /// children return. Does nothing once the gather is settled.
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    ///
+    /// ```
+    /// use detsim::time::{sleep, Duration};
+    /// detsim::run(async {
+    ///     let g = detsim::gather([sleep(Duration::from_secs(1)), sleep(Duration::from_secs(2))]);
+    ///     assert!(g.cancel());
+    ///     assert!(g.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.core.cancel(None)
+    }
+
+    /// [`cancel`](Gather::cancel) with a message, seen in the [`JoinError`].
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel_with(&self, message: impl Into<String>) -> bool {
+        self.core.cancel(Some(&message.into()))
+    }
 }
 
 impl<T> fmt::Debug for Gather<T> {
@@ -424,6 +533,9 @@ impl<T: 'static> Future for Gather<T> {
         let core = &self.core;
         if core.poll_done(cx).is_pending() {
             return Poll::Pending;
+        }
+        if let Some(e) = core.state.cancelled() {
+            return Poll::Ready(Err(e));
         }
         if let Some(Err(e)) = core.take_failed() {
             return Poll::Ready(Err(e));
@@ -447,6 +559,17 @@ impl<T> fmt::Debug for GatherSettled<T> {
 }
 
 impl<T> GatherSettled<T> {
+    /// Cancels every child that has not ended; see [`Gather::cancel`]. The children's outcomes
+    /// then show their cancellations (asyncio raises `CancelledError` from the gather itself,
+    /// which this form's output, one outcome per child, has no place for).
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel(&self) -> bool {
+        self.core.cancel(None)
+    }
+
     /// Whether every child has ended and its callback has run.
     ///
     /// ```
@@ -507,6 +630,16 @@ impl<T, E> fmt::Debug for TryGather<T, E> {
 }
 
 impl<T, E> TryGather<T, E> {
+    /// Cancels every child that has not ended; see [`Gather::cancel`]. The gather then ends with
+    /// [`GatherError::Join`] holding the cancellation.
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel(&self) -> bool {
+        self.core.cancel(None)
+    }
+
     /// Whether the outer result is settled.
     ///
     /// ```
@@ -528,6 +661,9 @@ impl<T: 'static, E: 'static> Future for TryGather<T, E> {
         let core = &self.core;
         if core.poll_done(cx).is_pending() {
             return Poll::Pending;
+        }
+        if let Some(e) = core.state.cancelled() {
+            return Poll::Ready(Err(GatherError::Join(e)));
         }
         match core.take_failed() {
             Some(Err(j)) => return Poll::Ready(Err(GatherError::Join(j))),
@@ -611,6 +747,7 @@ tuple_impl!(A a, B b, C c, D d, E e, F f, G g, H h);
 ///     assert_eq!((n, s), (1, "one"));
 /// });
 /// ```
+#[track_caller]
 pub fn gather_tuple<G: GatherTuple>(futs: G) -> TupleGather<G::Output> {
     let (futs, convert) = futs.into_parts();
     TupleGather {
@@ -626,6 +763,17 @@ pub fn gather_tuple<G: GatherTuple>(futs: G) -> TupleGather<G::Output> {
 pub struct TupleGather<O> {
     inner: Gather<Box<dyn Any>>,
     convert: fn(Vec<Box<dyn Any>>) -> O,
+}
+
+impl<O> TupleGather<O> {
+    /// Cancels every child that has not ended; see [`Gather::cancel`].
+    ///
+    /// # Panics
+    ///
+    /// Outside the run the gather belongs to.
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
 }
 
 impl<O> fmt::Debug for TupleGather<O> {

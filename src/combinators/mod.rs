@@ -14,7 +14,9 @@
 //!
 //! Cancellation is a drop. Dropping a pending [`Gather`] cancels its children; dropping a
 //! [`Wait`] or an [`AsCompleted`] does not touch the tasks (asyncio's `wait` does not shield, nor
-//! cancel). [`shield`] gives an outer task whose cancellation leaves the inner one running.
+//! cancel). [`shield`] gives an outer future whose cancellation leaves the inner task or gather
+//! running. A cancellation of a task travels to the task or gather it awaits (asyncio's
+//! `_fut_waiter`); `shield` and `wait` stop it.
 
 mod gather;
 mod shield;
@@ -25,7 +27,7 @@ pub use gather::{
     gather_promises_settled, gather_settled, gather_tasks, gather_tuple, try_gather,
     try_gather_promises,
 };
-pub use shield::shield;
+pub use shield::{Shieldable, shield};
 pub use wait::{
     AsCompleted, Completed, ReturnWhen, Wait, WaitResult, as_completed, try_wait, wait,
 };
@@ -35,6 +37,7 @@ pub(crate) fn call_soon(name: &str, f: impl FnOnce() + 'static) {
     drop(
         crate::task::Builder::new()
             .name(name)
+            .internal()
             .spawn(async move { f() }),
     );
 }

@@ -203,8 +203,10 @@ impl<T> Future for Wait<T> {
             }
             None => {
                 for t in this.tasks.iter_mut().filter(|t| !t.is_finished()) {
-                    // Registers the waker; a task that has not finished is always pending.
-                    let _ = Pin::new(t).poll(cx);
+                    // Registers the waker (a task that has not finished is always pending)
+                    // through a wait a cancellation does not follow:
+                    // asyncio's `wait` neither shields nor cancels the tasks.
+                    let _ = t.poll_watch(cx);
                 }
                 Poll::Pending
             }
@@ -254,14 +256,16 @@ pub fn as_completed<T: 'static>(
     let mut watchers = Vec::new();
     for (i, h) in tasks.into_iter().enumerate() {
         let s = state.clone();
-        let w = crate::task::named!("as_completed callback").spawn(async move {
-            let r = h.await;
-            s.ready.borrow_mut().push_back((i, r));
-            let w = s.waker.borrow_mut().take();
-            if let Some(w) = w {
-                w.wake();
-            }
-        });
+        let w = crate::task::named!("as_completed callback")
+            .internal()
+            .spawn(async move {
+                let r = h.await;
+                s.ready.borrow_mut().push_back((i, r));
+                let w = s.waker.borrow_mut().take();
+                if let Some(w) = w {
+                    w.wake();
+                }
+            });
         watchers.push(w.cancel_handle());
     }
     let deadline = timeout.map(|d| now() + d);
@@ -321,7 +325,8 @@ impl<T> Stream for AsCompleted<T> {
             this.timed_out = true;
             this.sleep = None;
             for w in std::mem::take(&mut this.watchers) {
-                w.cancel();
+                // Abort, not cancel: a watcher's end must not travel to the task it watches.
+                w.abort();
             }
             this.remaining -= 1;
             return Poll::Ready(Some(Err(Elapsed::new(this.deadline.unwrap_or_default()))));
@@ -347,7 +352,7 @@ impl<T> Drop for AsCompleted<T> {
         // Watchers hold the task handles; ending them detaches the tasks, which keep running.
         for w in std::mem::take(&mut self.watchers) {
             if crate::runtime::try_with_core(|_| ()).is_some() {
-                w.cancel();
+                w.abort(); // not cancel: that would travel to the watched task
             }
         }
     }

@@ -3,9 +3,10 @@
 use std::fmt;
 use std::future::Future;
 
-use super::{Config, PanicPolicy, run_once};
+use super::{Config, OnUnseen, PanicPolicy, run_once};
 use crate::base::Instant;
 use crate::failure::Failure;
+use crate::failure::UnobservedTask;
 use crate::scheduler::{Decision, Fifo, Replay, Scheduler};
 use crate::trace::Trace;
 
@@ -139,6 +140,50 @@ impl Builder {
         self
     }
 
+    /// What the end of a successful run does with a task that panicked when nobody read its
+    /// error (asyncio's "Task exception was never retrieved"): [`OnUnseen::Fail`] by default, in
+    /// single runs and explorations alike. Only reachable with
+    /// [`fail_on_task_panic(false)`](Builder::fail_on_task_panic); otherwise any panic fails the
+    /// run at once.
+    ///
+    /// ```
+    /// use detsim::{FailureKind, OnUnseen};
+    /// let program = || async {
+    ///     drop(detsim::spawn(async { panic!("lost") })); // detached: nobody reads its error
+    ///     detsim::yield_now().await;
+    /// };
+    /// let b = || detsim::Builder::new().fail_on_task_panic(false);
+    /// let f = b().run(program()).unwrap_err();
+    /// assert!(matches!(f.kind, FailureKind::Unobserved { .. }));
+    /// assert!(f.to_string().contains("panicked and nobody read its error"), "{f}");
+    /// assert!(b().on_unobserved_panic(OnUnseen::Warn).run(program()).is_ok());
+    /// ```
+    pub fn on_unobserved_panic(mut self, action: OnUnseen) -> Builder {
+        self.config.unseen.panicked = action;
+        self
+    }
+
+    /// What the end of a successful run does with a task still pending when the main future
+    /// returned (asyncio's "Task was destroyed but it is pending!"); its future is dropped then.
+    /// [`OnUnseen::Warn`] by default: listed in [`RunReport::unseen`]. A task whose cancellation
+    /// was requested is never listed.
+    ///
+    /// ```
+    /// use detsim::{FailureKind, OnUnseen, time::{sleep, Duration}};
+    /// let f = detsim::Builder::new()
+    ///     .on_pending_at_end(OnUnseen::Fail)
+    ///     .run(async {
+    ///         drop(detsim::spawn(sleep(Duration::from_secs(1))));
+    ///     })
+    ///     .unwrap_err();
+    /// let FailureKind::Unobserved { tasks } = &f.kind else { panic!("{f}") };
+    /// assert!(tasks[0].spawned_at.as_deref().unwrap().contains(".rs:"));
+    /// ```
+    pub fn on_pending_at_end(mut self, action: OnUnseen) -> Builder {
+        self.config.unseen.pending = action;
+        self
+    }
+
     /// Records every event of the run (see [`crate::event`]).
     pub fn record(mut self) -> Builder {
         self.config.record = Some(usize::MAX);
@@ -245,6 +290,7 @@ impl Builder {
             trace: out.trace,
             steps: out.steps,
             end_time: out.end_time,
+            unseen: out.unseen,
         }
     }
 }
@@ -263,6 +309,9 @@ pub struct RunReport<T> {
     pub steps: u64,
     /// Simulated time when the run ended.
     pub end_time: Instant,
+    /// Tasks that ended unseen and that the settings list without failing the run (see
+    /// [`Builder::on_pending_at_end`] and [`Builder::on_unobserved_panic`]).
+    pub unseen: Vec<UnobservedTask>,
 }
 
 /// Runs `main` once under the [`Fifo`] scheduler (asyncio's order) with seed 0, and returns its

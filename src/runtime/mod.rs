@@ -33,26 +33,34 @@
 //! wakers), so user code may call back into the runtime at any point.
 
 mod builder;
+mod callbacks;
+mod cancel;
 mod panic;
 
 mod recorder;
 mod report;
 mod run;
 mod spare;
+mod unseen;
 mod waker;
 pub(crate) mod watchdog;
 
 pub(crate) mod clock;
 
 pub use builder::{Builder, RunReport, run};
+use cancel::TaskCold;
+pub(crate) use cancel::{AwaitLink, AwaitTarget, Awaited, CancelKind, TaskKind};
 pub(crate) use clock::TimerKey;
 use recorder::Recorder;
 pub(crate) use run::run_once;
 pub(crate) use spare::recycle_decisions;
+pub use unseen::OnUnseen;
+pub(crate) use unseen::UnseenPolicy;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -119,10 +127,48 @@ pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 /// A type-erased task future.
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
-/// Where a task's result goes when the runtime, not the task, ends it.
+/// Where a task's outcome goes. The task's own future stores its value before returning; the
+/// runtime settles the outcome when it marks the task finished, so a task that cancelled itself
+/// and then returned ends cancelled (asyncio's `test_cancel_at_end`).
 pub(crate) trait JoinSink {
-    /// The task was cancelled or panicked.
-    fn fail(&self, err: JoinError);
+    /// The task ended: `Ok` if it returned (its value is stored), else why it produced none.
+    fn settle(&self, r: Result<(), JoinError>);
+    /// Whether the task has ended.
+    fn is_done(&self) -> bool;
+    /// Why the task produced no value, once it has ended that way.
+    fn peek_error(&self) -> Option<JoinError>;
+    /// Someone read the outcome (asyncio clears `__log_traceback` in `result()`/`exception()`).
+    fn mark_observed(&self);
+    /// Whether anyone read the outcome.
+    fn observed(&self) -> bool;
+}
+
+/// The main future's outcome, for handles to the main task (`detsim::task::current()`).
+#[derive(Default)]
+pub(crate) struct MainSink {
+    pub(crate) done: Cell<bool>,
+    error: RefCell<Option<JoinError>>,
+}
+
+impl JoinSink for MainSink {
+    fn settle(&self, r: Result<(), JoinError>) {
+        self.done.set(true);
+        *self.error.borrow_mut() = r.err();
+    }
+
+    fn is_done(&self) -> bool {
+        self.done.get()
+    }
+
+    fn peek_error(&self) -> Option<JoinError> {
+        self.error.borrow().clone()
+    }
+
+    fn mark_observed(&self) {}
+
+    fn observed(&self) -> bool {
+        true
+    }
 }
 
 /// What a blocked task waits for, as the deadlock report shows it.
@@ -136,6 +182,12 @@ pub(crate) enum WaitOn {
     /// (`None` for `sleep_until(Instant::MAX)`), so the report can say what was written.
     SleepForever(Option<std::time::Duration>),
     Join(TaskId),
+    /// Watches a task's end without owning it (`shield`, `wait`): a cancellation of the waiting
+    /// task does not follow this wait to the watched task.
+    Watch(TaskId),
+    /// An asyncio Future with no resource of its own (a `Promise`), whose await link a
+    /// cancellation follows.
+    Linked,
     /// A resource registered with [`Core::register_resource`].
     Resource(u32),
 }
@@ -146,7 +198,8 @@ impl WaitOn {
             WaitOn::Unknown => BlockOn::Unknown,
             WaitOn::Sleep(t) => BlockOn::Timer(*t),
             WaitOn::SleepForever(_) => BlockOn::Forever,
-            WaitOn::Join(t) => BlockOn::Task(*t),
+            WaitOn::Join(t) | WaitOn::Watch(t) => BlockOn::Task(*t),
+            WaitOn::Linked => BlockOn::Unknown,
             WaitOn::Resource(r) => BlockOn::Resource(*r),
         }
     }
@@ -175,6 +228,8 @@ pub(crate) struct Config {
     pub(crate) panic_policy: PanicPolicy,
     /// `None`: no recording; `Some(n)`: keep the last `n` events.
     pub(crate) record: Option<usize>,
+    /// What the end of the run does with tasks that ended unseen.
+    pub(crate) unseen: UnseenPolicy,
     /// The watchdog's limit on one poll (`None`: off); `DETSIM_POLL_TIMEOUT` overrides it.
     pub(crate) poll_timeout: Option<std::time::Duration>,
     /// The run is a schedule of an exploration, which `DETSIM_SEED`/`DETSIM_SCHEDULE` replay
@@ -189,6 +244,7 @@ impl Default for Config {
             max_steps: 1_000_000,
             panic_policy: PanicPolicy::FailRun,
             record: None,
+            unseen: UnseenPolicy::default(),
             poll_timeout: Some(watchdog::DEFAULT_POLL_TIMEOUT),
             explored: false,
         }
@@ -204,6 +260,12 @@ struct TaskSlot {
     queued: bool,
     cancel: bool,
     waiting: WaitOn,
+    /// Cancellation details, allocated on the first cancellation request or await link.
+    cold: Option<Box<TaskCold>>,
+    /// Where it was spawned (`None` for the main future), for the report of unseen tasks.
+    spawned_at: Option<&'static Location<'static>>,
+    /// A user's task, detsim's own machinery, or a task standing for an asyncio Future.
+    kind: TaskKind,
 }
 
 pub(crate) const MAIN: TaskId = TaskId::from_u32(0);
@@ -228,6 +290,8 @@ pub(crate) struct Core {
     iteration_left: Cell<usize>,
     shutting_down: Cell<bool>,
     failure: RefCell<Option<FailureKind>>,
+    /// Panicked tasks' outcomes, checked at the end for a reader (see `unseen`).
+    panicked: RefCell<Vec<(TaskId, Rc<dyn JoinSink>)>>,
     /// `failure.is_some()`, read once per step without a borrow.
     has_failed: Cell<bool>,
     /// What the watchdog thread sees of this run (written only, never read, by the run).
@@ -278,6 +342,7 @@ impl Core {
             iteration_left: Cell::new(0),
             shutting_down: Cell::new(false),
             failure: RefCell::new(None),
+            panicked: RefCell::new(Vec::new()),
             has_failed: Cell::new(false),
             watch,
         }
@@ -395,6 +460,8 @@ impl Core {
         name: Option<Rc<str>>,
         fut: BoxFuture,
         join: Rc<dyn JoinSink>,
+        at: &'static Location<'static>,
+        kind: TaskKind,
     ) -> TaskId {
         let mut tasks = self.tasks.borrow_mut();
         let id = TaskId::from_u32(u32::try_from(tasks.len()).expect("more than 2^32 tasks"));
@@ -409,10 +476,13 @@ impl Core {
                 queued: false,
                 cancel: true,
                 waiting: WaitOn::Unknown,
+                cold: None,
+                spawned_at: Some(at),
+                kind,
             });
             drop(tasks);
             drop(fut);
-            join.fail(JoinError::cancelled());
+            join.settle(Err(JoinError::cancelled()));
             return id;
         }
         let waker = self.task_waker(id);
@@ -425,6 +495,9 @@ impl Core {
             queued: true,
             cancel: false,
             waiting: WaitOn::Unknown,
+            cold: None,
+            spawned_at: Some(at),
+            kind,
         });
         drop(tasks);
         self.ready.borrow_mut().push_back(id);
@@ -514,25 +587,18 @@ impl Core {
         }
     }
 
-    /// Requests cancellation of `id` (asyncio's `Task.cancel()`): returns `false` if it has
-    /// finished. The task becomes runnable, and when it is next picked its future is dropped
-    /// instead of polled.
+    /// Requests cancellation of `id` (asyncio's `Task.cancel()`, travelling down the await
+    /// chain): returns `false` if it has finished. See [`cancel`].
     pub(crate) fn cancel(&self, id: TaskId) -> bool {
-        let mut tasks = self.tasks.borrow_mut();
-        let slot = &mut tasks[id.index()];
-        if slot.done {
-            return false;
-        }
-        slot.cancel = true;
-        let running = self.current.get() == Some(id);
-        drop(tasks);
-        self.emit(EventKind::Cancel { target: id });
-        if !running {
-            // The running task is queued at the end of its own step instead (asyncio queues it
-            // when it next suspends).
-            self.wake(id);
-        }
-        true
+        self.request_cancel(id, None, CancelKind::Cancel)
+    }
+
+    /// The outcome sink of `id` (the main task's included), for `detsim::task::current()`.
+    pub(crate) fn join_sink(&self, id: TaskId) -> Option<Rc<dyn JoinSink>> {
+        self.tasks
+            .borrow()
+            .get(id.index())
+            .and_then(|s| s.join.clone())
     }
 
     /// Records what the current task is about to wait for (cleared when it is next polled).
@@ -551,10 +617,9 @@ impl Core {
     /// state where `Task.cancel()` has already cancelled the future the task waits on, though the
     /// task has not run since, which primitives must treat as a cancelled waiter.
     pub(crate) fn cancel_requested(&self, id: TaskId) -> bool {
-        self.tasks
-            .borrow()
-            .get(id.index())
-            .is_some_and(|s| s.cancel && !s.done)
+        self.tasks.borrow().get(id.index()).is_some_and(|s| {
+            !s.done && (s.cancel || s.cold.as_ref().is_some_and(|c| c.must_cancel))
+        })
     }
 
     // ----- resources ----------------------------------------------------------------------
@@ -769,10 +834,18 @@ impl Core {
     }
 
     fn poll_main<F: Future>(&self, main: Pin<&mut F>, waker: &Waker) -> Option<F::Output> {
-        {
+        let cancelled = {
             let mut tasks = self.tasks.borrow_mut();
             tasks[MAIN.index()].queued = false;
             tasks[MAIN.index()].waiting = WaitOn::Unknown;
+            tasks[MAIN.index()].cancel
+        };
+        if cancelled {
+            self.set_current(Some(MAIN));
+            self.emit(EventKind::Poll);
+            self.main_cancelled();
+            self.set_current(None);
+            return None;
         }
         self.set_current(Some(MAIN));
         let span = self.task_span(MAIN);
@@ -782,11 +855,27 @@ impl Core {
         let res = panic::catch_user(|| main.poll(&mut cx));
         let out = match res {
             Ok(Poll::Ready(v)) => {
-                self.tasks.borrow_mut()[MAIN.index()].done = true;
-                self.emit(EventKind::Complete {
-                    outcome: Outcome::Finished,
-                });
-                Some(v)
+                let (join, cancelled) = {
+                    let mut tasks = self.tasks.borrow_mut();
+                    let slot = &mut tasks[MAIN.index()];
+                    slot.done = true;
+                    (slot.join.take(), slot.cancel)
+                };
+                if cancelled {
+                    // It cancelled itself and then returned: it ends cancelled.
+                    drop(v);
+                    self.tasks.borrow_mut()[MAIN.index()].join = join;
+                    self.main_cancelled();
+                    None
+                } else {
+                    if let Some(j) = join {
+                        j.settle(Ok(()));
+                    }
+                    self.emit(EventKind::Complete {
+                        outcome: Outcome::Finished,
+                    });
+                    Some(v)
+                }
             }
             Ok(Poll::Pending) => {
                 let yielded = self.tasks.borrow()[MAIN.index()].queued;
@@ -884,15 +973,24 @@ impl Core {
     }
 
     /// Marks `id` finished and settles its join handle.
-    fn finish(&self, id: TaskId, outcome: Outcome) {
-        let (join, was_queued) = {
+    fn finish(&self, id: TaskId, mut outcome: Outcome) {
+        let (join, was_queued, message, kind) = {
             let mut tasks = self.tasks.borrow_mut();
             let slot = &mut tasks[id.index()];
             slot.done = true;
             slot.run = None;
             let q = slot.queued;
             slot.queued = false;
-            (slot.join.take(), q)
+            if slot.cancel && matches!(outcome, Outcome::Finished) {
+                // It cancelled itself and then returned: it ends cancelled, its value discarded
+                // (asyncio's `_must_cancel` checked when the coroutine returns).
+                outcome = Outcome::Cancelled;
+            }
+            let message = match &outcome {
+                Outcome::Cancelled => slot.cold.as_mut().and_then(|c| c.message.take()),
+                _ => None,
+            };
+            (slot.join.take(), q, message, slot.kind)
         };
         if was_queued {
             // It woke itself and then finished in the same step: take the stale entry out.
@@ -905,9 +1003,12 @@ impl Core {
         }
         if let Some(join) = join {
             match &outcome {
-                Outcome::Finished => {}
-                Outcome::Cancelled => join.fail(JoinError::cancelled()),
-                Outcome::Panicked(m) => join.fail(JoinError::panicked(String::clone(m))),
+                Outcome::Finished => join.settle(Ok(())),
+                Outcome::Cancelled => join.settle(Err(JoinError::cancelled_with(message))),
+                Outcome::Panicked(m) => {
+                    join.settle(Err(JoinError::panicked(String::clone(m))));
+                    self.note_panicked(id, kind, &join);
+                }
             }
         }
         self.emit(EventKind::Complete { outcome });

@@ -17,7 +17,10 @@ impl Core {
             WaitOn::Sleep(t) => (format!("a timer at {t}"), Vec::new()),
             WaitOn::SleepForever(asked) => (describe_endless_sleep(*asked), Vec::new()),
             // The awaited task is named in the text; a join has no holder.
-            WaitOn::Join(t) => (format!("{} to finish", self.task_ref(*t)), Vec::new()),
+            WaitOn::Linked => ("a Promise".to_string(), Vec::new()),
+            WaitOn::Join(t) | WaitOn::Watch(t) => {
+                (format!("{} to finish", self.task_ref(*t)), Vec::new())
+            }
             WaitOn::Resource(r) => {
                 let rs = self.resources.borrow();
                 let info = &rs[*r as usize];

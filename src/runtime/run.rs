@@ -9,6 +9,8 @@ pub(crate) struct RunOutcome<T> {
     pub(crate) trace: Trace,
     pub(crate) steps: u64,
     pub(crate) end_time: Instant,
+    /// Tasks that ended unseen, listed by the run's settings (failing ones are in `output`).
+    pub(crate) unseen: Vec<crate::failure::UnobservedTask>,
 }
 
 /// The main task's name, shared by every run on this thread.
@@ -45,7 +47,11 @@ pub(crate) fn run_once<F: Future>(
         queued: true,
         cancel: false,
         waiting: WaitOn::Unknown,
+        cold: None,
+        spawned_at: None,
+        kind: TaskKind::User,
     });
+    core.tasks.borrow_mut()[MAIN.index()].join = Some(Rc::new(MainSink::default()));
     // On the stack, dropped in place (`set(None)`) with the runtime current.
     let mut main = std::pin::pin!(Some(main));
     /// Clears [`FAST`] when the run ends, however it ends.
@@ -65,8 +71,30 @@ pub(crate) fn run_once<F: Future>(
         f.recording.set(core.recording());
     });
     let fast_guard = FastGuard;
+    let mut pending = Vec::new();
     let output = CURRENT.set(&core, || {
         let out = core.run_loop(main.as_mut().as_pin_mut().expect("the main future"));
+        if out.is_some() && !core.failed() {
+            pending = core.pending_at_end();
+        }
+        if matches!(
+            &*core.failure.borrow(),
+            Some(FailureKind::MainCancelled { .. })
+        ) {
+            // asyncio: the cancelled main task unwinds before `asyncio.run` cancels the rest.
+            core.set_current(Some(MAIN));
+            let r = panic::catch_user(|| main.set(None));
+            core.set_current(None);
+            if let Err(p) = r {
+                if !p.is_scheduler_abort() {
+                    *core.failure.borrow_mut() = Some(FailureKind::Panic {
+                        task: core.task_ref(MAIN),
+                        message: format!("while being cancelled: {}", p.message),
+                        location: p.location,
+                    });
+                }
+            }
+        }
         core.shutdown();
         out
     });
@@ -90,6 +118,14 @@ pub(crate) fn run_once<F: Future>(
     core.shared.finished.store(true, Ordering::Relaxed);
     if output.is_some() && !core.failed() {
         core.check_log_used_up();
+    }
+    let (unseen_failure, unseen) = if output.is_some() && !core.failed() {
+        core.judge_unseen(pending)
+    } else {
+        (None, Vec::new())
+    };
+    if let Some(kind) = unseen_failure {
+        core.fail(kind);
     }
     let decisions = core.decisions.take();
     let events = core
@@ -125,6 +161,7 @@ pub(crate) fn run_once<F: Future>(
             trace,
             steps,
             end_time,
+            unseen,
         },
         scheduler,
     )

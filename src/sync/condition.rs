@@ -10,8 +10,13 @@
 //!   re-acquiring — passes one notification on (asyncio 3.13, gh-112202), so no wakeup is lost.
 //!   Spurious wakeups are allowed, as in asyncio.
 //!
+//! * `wait_timeout` that times out, and `wait_cancellable` that is cancelled, re-acquire the lock
+//!   and hand the guard back with the timeout or the cancellation, as asyncio's `wait`
+//!   re-acquires before the exception reaches the caller, and pass a notification on.
+//!
 //! Rust difference: a dropped `wait` cannot re-acquire the lock (a drop cannot await), so the lock
 //! is not held after a cancelled `wait`; the caller's guard was moved into `wait` and is gone.
+//! Bound the wait with [`Condition::wait_timeout`] (not `timeout(cond.wait(g))`) to keep it.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -24,6 +29,8 @@ use super::lock::{Acquire, Lock, LockGuard};
 use super::resource::Resource;
 use super::waiters::{Key, Waiters, wake_all};
 use crate::runtime::HolderChange;
+use crate::task::Cancelled;
+use crate::time::{Duration, Elapsed, Sleep, sleep};
 
 struct Inner {
     waiters: RefCell<Waiters>,
@@ -152,6 +159,82 @@ impl Condition {
         Wait {
             cond: self.clone(),
             state: WaitState::Start(Some(guard)),
+            timer: None,
+            timed_out: false,
+            coop: None,
+            cancelled: None,
+        }
+    }
+
+    /// [`wait`](Condition::wait) as a [`cancellable`](crate::task::cancellable) await that keeps
+    /// the lock: `Ok(guard)` if notified, or, if the task is cancelled while waiting,
+    /// `Err((guard, Cancelled))` **with the lock re-acquired** — asyncio's `wait` leaves the queue,
+    /// re-acquires the lock and passes a notification on before re-raising `CancelledError`.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` holds another lock than this condition's; outside a detsim task.
+    ///
+    /// ```
+    /// use detsim::sync::Condition;
+    /// detsim::run(async {
+    ///     let cond = Condition::new();
+    ///     let c2 = cond.clone();
+    ///     let t = detsim::spawn(async move {
+    ///         let g = c2.acquire().await;
+    ///         let (g, cancelled) = c2.wait_cancellable(g).await.unwrap_err();
+    ///         assert!(c2.locked()); // held again, by `g`
+    ///         drop(g);
+    ///         cancelled.propagate::<()>().await;
+    ///     });
+    ///     detsim::yield_now().await;
+    ///     t.cancel();
+    ///     assert!(t.await.unwrap_err().is_cancelled());
+    ///     assert!(!cond.locked());
+    /// });
+    /// ```
+    pub fn wait_cancellable(&self, guard: LockGuard) -> WaitCancellable {
+        let mut w = self.wait(guard);
+        let task = crate::runtime::with_core("Condition::wait_cancellable", |c| {
+            let t = c
+                .current_task()
+                .expect("Condition::wait_cancellable called while no task is running");
+            c.coop_enter(t);
+            t
+        });
+        w.coop = Some(task);
+        WaitCancellable { wait: w }
+    }
+
+    /// [`wait`](Condition::wait) for at most `timeout`: `Ok(guard)` if notified, or, when the
+    /// time runs out first, `Err((guard, Elapsed))` **with the lock re-acquired**, as asyncio's
+    /// `wait` re-acquires the lock before `wait_for`'s timeout reaches its caller (bpo-33638), and
+    /// passes a notification on (gh-112202). The caller never loses the lock silently. With a
+    /// zero timeout the lock is never released (asyncio's `wait_for(cond.wait(), 0)` cancels the
+    /// wait before it runs).
+    ///
+    /// # Panics
+    ///
+    /// If `guard` holds another lock than this condition's.
+    ///
+    /// ```
+    /// use detsim::{sync::Condition, time::{now, Duration}};
+    /// detsim::run(async {
+    ///     let cond = Condition::new();
+    ///     let g = cond.acquire().await;
+    ///     let (g, elapsed) = cond.wait_timeout(g, Duration::from_millis(500)).await.unwrap_err();
+    ///     assert!(cond.locked()); // held again, by `g`
+    ///     assert_eq!(now().to_string(), "0.5s");
+    ///     assert_eq!(elapsed.deadline().to_string(), "0.5s");
+    ///     drop(g);
+    /// });
+    /// ```
+    pub fn wait_timeout(&self, guard: LockGuard, timeout: Duration) -> WaitTimeout {
+        let mut w = self.wait(guard);
+        w.timer = Some(sleep(timeout));
+        WaitTimeout {
+            wait: w,
+            zero: timeout.is_zero(),
         }
     }
 
@@ -215,6 +298,97 @@ enum WaitState {
 pub struct Wait {
     cond: Condition,
     state: WaitState,
+    /// The deadline of a [`Condition::wait_timeout`].
+    timer: Option<Sleep>,
+    timed_out: bool,
+    /// The task of a [`Condition::wait_cancellable`], inside its cancellable await.
+    coop: Option<crate::base::TaskId>,
+    /// The cancellation it received.
+    cancelled: Option<Cancelled>,
+}
+
+impl Wait {
+    /// Ends the cancellable await of a [`Condition::wait_cancellable`].
+    fn leave_coop(&mut self) {
+        if let Some(t) = self.coop.take() {
+            crate::runtime::try_with_core(|c| c.coop_leave(t));
+        }
+    }
+}
+
+/// The future returned by [`Condition::wait_cancellable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitCancellable {
+    wait: Wait,
+}
+
+impl fmt::Debug for WaitCancellable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitCancellable").finish_non_exhaustive()
+    }
+}
+
+impl Future for WaitCancellable {
+    type Output = Result<LockGuard, (LockGuard, Cancelled)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let w = &mut self.wait;
+        Pin::new(&mut *w).poll(cx).map(|g| {
+            if let Some(t) = w.coop {
+                // A cancellation that arrived while re-acquiring is the one re-raised.
+                if let Some(m) = crate::runtime::with_core("Condition::wait", |c| c.coop_take(t)) {
+                    w.cancelled = Some(Cancelled::new(m));
+                }
+            }
+            w.leave_coop();
+            match w.cancelled.take() {
+                Some(c) => Err((g, c)),
+                None => Ok(g),
+            }
+        })
+    }
+}
+
+/// The future returned by [`Condition::wait_timeout`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitTimeout {
+    wait: Wait,
+    zero: bool,
+}
+
+impl fmt::Debug for WaitTimeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitTimeout").finish_non_exhaustive()
+    }
+}
+
+impl Future for WaitTimeout {
+    type Output = Result<LockGuard, (LockGuard, Elapsed)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let zero = self.zero;
+        let w = &mut self.wait;
+        if let (true, WaitState::Start(g)) = (zero, &mut w.state) {
+            // Never released: the wait was cancelled before it ran.
+            let g = g
+                .take()
+                .expect("detsim: Condition::wait_timeout polled after it returned");
+            w.state = WaitState::Done;
+            return Poll::Ready(Err((g, Elapsed::new(crate::time::now()))));
+        }
+        Pin::new(&mut *w).poll(cx).map(|g| {
+            if w.timed_out {
+                let at = w
+                    .timer
+                    .as_ref()
+                    .and_then(|t| t.deadline())
+                    .unwrap_or_default();
+                Err((g, Elapsed::new(at)))
+            } else {
+                Ok(g)
+            }
+        })
+    }
 }
 
 impl fmt::Debug for Wait {
@@ -235,13 +409,42 @@ impl Future for Wait {
                     let key = this.cond.inner.waiters.borrow_mut().push(1, cx.waker());
                     this.cond.inner.res.op("wait", HolderChange::None);
                     this.state = WaitState::Waiting(key);
+                    if let Some(t) = &mut this.timer {
+                        // Arms the deadline (a zero one never reaches here).
+                        let _ = Pin::new(t).poll(cx);
+                    }
                     this.cond.inner.res.block();
                     return Poll::Pending;
                 }
                 WaitState::Waiting(key) => {
                     let key = *key;
+                    let delivered = this.coop.and_then(|t| {
+                        crate::runtime::with_core("Condition::wait", |c| c.coop_take(t))
+                    });
+                    if let Some(m) = delivered {
+                        // asyncio: the cancelled wait leaves the queue, re-acquires the lock,
+                        // then notifies another waiter in its place and re-raises.
+                        this.cond.inner.waiters.borrow_mut().remove(key);
+                        this.cancelled = Some(Cancelled::new(m));
+                        this.timed_out = true; // passes the notification on once relocked
+                        this.state = WaitState::Relocking(this.cond.lock.acquire());
+                        continue;
+                    }
                     let mut ws = this.cond.inner.waiters.borrow_mut();
                     if ws.is_notified(key) != Some(true) {
+                        let expired = this
+                            .timer
+                            .as_mut()
+                            .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+                        if expired {
+                            // asyncio: the cancelled wait leaves the queue, re-acquires the
+                            // lock, then notifies another waiter in its place.
+                            ws.remove(key);
+                            drop(ws);
+                            this.timed_out = true;
+                            this.state = WaitState::Relocking(this.cond.lock.acquire());
+                            continue;
+                        }
                         ws.set_waker(key, cx.waker());
                         drop(ws);
                         this.cond.inner.res.block();
@@ -254,6 +457,9 @@ impl Future for Wait {
                 WaitState::Relocking(acq) => match Pin::new(acq).poll(cx) {
                     Poll::Ready(g) => {
                         this.state = WaitState::Done;
+                        if this.timed_out {
+                            this.cond.inner.notify(1);
+                        }
                         return Poll::Ready(g);
                     }
                     Poll::Pending => return Poll::Pending,
@@ -266,6 +472,7 @@ impl Future for Wait {
 
 impl Drop for Wait {
     fn drop(&mut self) {
+        self.leave_coop();
         match std::mem::replace(&mut self.state, WaitState::Done) {
             WaitState::Waiting(key) => {
                 self.cond.inner.waiters.borrow_mut().remove(key);

@@ -106,7 +106,16 @@ impl Event {
         self.inner.waiters.borrow().len()
     }
 
-    /// Waits until the flag is set; completes without suspending if it is set already.
+    /// Waits until the flag is set; completes without suspending if it is set already. Returns
+    /// `true`, as asyncio's `Event.wait()` returns `True`.
+    ///
+    /// ```
+    /// detsim::run(async {
+    ///     let e = detsim::sync::Event::new();
+    ///     e.set();
+    ///     assert!(e.wait().await);
+    /// });
+    /// ```
     pub fn wait(&self) -> Wait {
         Wait {
             inner: self.inner.clone(),
@@ -129,14 +138,14 @@ impl fmt::Debug for Wait {
 }
 
 impl Future for Wait {
-    type Output = ();
+    type Output = bool;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         let inner = self.inner.clone();
         match self.key {
             None => {
                 if inner.flag.get() {
-                    return Poll::Ready(());
+                    return Poll::Ready(true);
                 }
                 self.key = Some(inner.waiters.borrow_mut().push(1, cx.waker()));
                 inner.res.op("wait", HolderChange::None);
@@ -146,7 +155,7 @@ impl Future for Wait {
                 if ws.is_notified(key) == Some(true) {
                     ws.remove(key);
                     self.key = None;
-                    return Poll::Ready(());
+                    return Poll::Ready(true);
                 }
                 ws.set_waker(key, cx.waker());
             }

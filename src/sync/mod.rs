@@ -62,7 +62,7 @@ mod semaphore;
 pub(crate) mod waiters;
 
 pub use barrier::{Barrier, BarrierState, ZeroParties};
-pub use condition::Condition;
+pub use condition::{Condition, WaitTimeout as ConditionWaitTimeout};
 pub use errors::{
     BrokenBarrier, QueueEmpty, QueueFull, QueueShutDown, SemaphoreOverRelease, TooManyTaskDone,
 };

@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::base::{Holders, TaskId};
-use crate::runtime::{Core, FAST, HolderChange, WaitOn, try_with_core};
+use crate::runtime::{AwaitLink, Core, FAST, HolderChange, WaitOn, try_with_core};
 
 #[derive(Debug)]
 pub(crate) struct Resource {
@@ -114,6 +114,21 @@ impl Resource {
     pub(crate) fn block_on_tasks(&self, holders: impl IntoIterator<Item = TaskId>) {
         // Register first: registering in a new run clears the holders.
         self.block();
+        self.set_holders(holders);
+    }
+
+    /// [`block_on_tasks`](Resource::block_on_tasks) for an outer future that a cancellation of
+    /// the blocked task cancels first (`link`; a gather), as asyncio's `_fut_waiter`.
+    pub(crate) fn block_on_tasks_linked(
+        &self,
+        holders: impl IntoIterator<Item = TaskId>,
+        link: &AwaitLink,
+    ) {
+        try_with_core(|c| c.set_await_link(self.id(c), link));
+        self.set_holders(holders);
+    }
+
+    fn set_holders(&self, holders: impl IntoIterator<Item = TaskId>) {
         self.holders.set(holders);
     }
 }

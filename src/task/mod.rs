@@ -6,8 +6,12 @@
 //!
 //! Cancellation follows asyncio's timing: [`JoinHandle::cancel`] makes the task runnable, and when
 //! it would next run, its future is dropped instead of polled, so its `Drop` code runs at that
-//! point, inside the run. Dropping a `JoinHandle` detaches the task; it keeps running.
+//! point, inside the run. It travels down the await chain first (a task, gather, `wait_for` or
+//! `Promise` the task awaits is cancelled, and the task ends one hop after it);
+//! [`JoinHandle::abort`] does not. Inside a [`cancellable`] await a cancellation arrives as a
+//! value instead ([`Cancelled`]). Dropping a `JoinHandle` detaches the task; it keeps running.
 
+mod cooperative;
 mod join;
 
 /// A [`Builder`] for one of detsim's own helper tasks ("task group child", "shield", ...): its
@@ -23,19 +27,24 @@ macro_rules! named {
 pub(crate) use named;
 
 pub use crate::base::{JoinError, TaskId};
+pub use cooperative::{Cancellable, Cancelled, Propagate, cancellable};
 pub use join::{CancelHandle, JoinHandle};
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::runtime::{self, JoinSink};
+use crate::runtime::{self, JoinSink, TaskKind};
 
 /// Spawns `fut` as a new task of the current run and returns its handle.
 ///
 /// The task is queued at the tail of the ready queue and first runs when the scheduler picks it.
 /// Futures need not be `Send`.
+///
+/// The task remembers where it was spawned (this call's location), for the end-of-run report
+/// of tasks that ended unseen.
 ///
 /// # Panics
 ///
@@ -50,6 +59,7 @@ use crate::runtime::{self, JoinSink};
 ///     assert_eq!(h.await.unwrap(), 10);
 /// });
 /// ```
+#[track_caller]
 pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -71,12 +81,39 @@ where
 #[derive(Debug, Default)]
 pub struct Builder {
     name: Option<Rc<str>>,
+    /// A user's task, detsim's own machinery (never reported as unseen), or a task standing for
+    /// an asyncio Future (cancelled at once).
+    kind: TaskKind,
+    at: Option<&'static Location<'static>>,
 }
 
 impl Builder {
     /// A builder for an unnamed task.
     pub fn new() -> Builder {
-        Builder { name: None }
+        Builder {
+            name: None,
+            kind: TaskKind::User,
+            at: None,
+        }
+    }
+
+    /// Marks the task as detsim's own machinery (a done callback, a timer, a shield).
+    pub(crate) fn internal(mut self) -> Builder {
+        self.kind = TaskKind::Internal;
+        self
+    }
+
+    /// Makes the task stand for an asyncio Future rather than a Task (a shield's outer future):
+    /// a cancellation ends it at once instead of at its next turn.
+    pub(crate) fn future_like(mut self) -> Builder {
+        self.kind = TaskKind::Future;
+        self
+    }
+
+    /// The location reported as where the task was spawned (a combinator's caller).
+    pub(crate) fn at(mut self, at: &'static Location<'static>) -> Builder {
+        self.at = Some(at);
+        self
     }
 
     /// Names the task.
@@ -91,12 +128,39 @@ impl Builder {
         self
     }
 
-    /// Spawns `fut` with this configuration; see [`spawn`].
-    ///
-    /// # Panics
-    ///
-    /// Outside a detsim run.
-    pub fn spawn<F>(self, fut: F) -> JoinHandle<F::Output>
+    /// Makes the task an event-loop callback (`detsim::event_loop`): cancelled at once, never
+    /// reported as unseen.
+    pub(crate) fn callback(mut self) -> Builder {
+        self.kind = TaskKind::Callback;
+        self
+    }
+
+    /// Spawns `fut` as a callback task that waits, unqueued, for a timer at `when`; returns its
+    /// handle and the timer (none while the run shuts down).
+    #[track_caller]
+    pub(crate) fn spawn_timed<F>(
+        self,
+        fut: F,
+        when: crate::base::Instant,
+    ) -> (JoinHandle<F::Output>, Option<runtime::TimerKey>)
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let (p, state) = self.prepare(fut, Location::caller());
+        let (id, key) = runtime::with_core("detsim::event_loop::call_at", |core| {
+            core.spawn_timed(p.name, p.fut, p.sink, p.at, when)
+        });
+        (JoinHandle::new(id, state), key)
+    }
+
+    /// The task's future, which stores its value for the runtime to settle, and its spawn
+    /// details. `caller` is the spawn call's location, used unless `at` names another.
+    fn prepare<F>(
+        self,
+        fut: F,
+        caller: &'static Location<'static>,
+    ) -> (Prepared, Rc<join::JoinState<F::Output>>)
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -105,14 +169,47 @@ impl Builder {
         let s2 = state.clone();
         let task = async move {
             let v = fut.await;
-            s2.complete(Ok(v));
+            // The runtime settles the outcome when it marks the task finished.
+            s2.store(v);
         };
         let sink: Rc<dyn JoinSink> = state.clone();
+        let p = Prepared {
+            name: self.name,
+            kind: self.kind,
+            at: self.at.unwrap_or(caller),
+            fut: Box::pin(task),
+            sink,
+        };
+        (p, state)
+    }
+
+    /// Spawns `fut` with this configuration; see [`spawn`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a detsim run.
+    #[track_caller]
+    pub fn spawn<F>(self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        // `Location::caller()` here, not in a closure: only a direct call sees `#[track_caller]`.
+        let (p, state) = self.prepare(fut, Location::caller());
         let id = runtime::with_core("detsim::spawn", |core| {
-            core.spawn(self.name, Box::pin(task), sink)
+            core.spawn(p.name, p.fut, p.sink, p.at, p.kind)
         });
         JoinHandle::new(id, state)
     }
+}
+
+/// A task ready to hand to the runtime.
+struct Prepared {
+    name: Option<Rc<str>>,
+    kind: TaskKind,
+    at: &'static Location<'static>,
+    fut: runtime::BoxFuture,
+    sink: Rc<dyn JoinSink>,
 }
 
 /// The id of the task that is running.
@@ -131,6 +228,39 @@ impl Builder {
 pub fn current_id() -> TaskId {
     runtime::with_core("detsim::task::current_id", |c| c.current_task())
         .expect("detsim::task::current_id called while no task is running")
+}
+
+/// A handle to the task that is running (asyncio's `asyncio.current_task()`): it can cancel
+/// the task, the main task included, and inspect it.
+///
+/// # Panics
+///
+/// Outside a detsim run, or outside a task (in a timer callback).
+///
+/// ```
+/// let failure = detsim::Builder::new().run(async {
+///     let me = detsim::task::current();
+///     assert_eq!(me.id().as_u32(), 0);
+///     assert!(!me.done());
+///     me.cancel_with("enough");
+///     detsim::yield_now().await; // the main future is dropped here
+///     unreachable!();
+/// }).unwrap_err();
+/// assert!(matches!(failure.kind, detsim::FailureKind::MainCancelled { .. }));
+/// ```
+pub fn current() -> CancelHandle {
+    runtime::with_core("detsim::task::current", |c| {
+        let id = c
+            .current_task()
+            .expect("detsim::task::current called while no task is running");
+        let sink = c.join_sink(id).unwrap_or_else(|| {
+            // Being dropped at the end of the run: the handle reports it as done.
+            let done = runtime::MainSink::default();
+            done.done.set(true);
+            Rc::new(done)
+        });
+        CancelHandle::from_sink(id, sink)
+    })
 }
 
 /// The id of the task that is running, or `None` outside a detsim run or between polls.

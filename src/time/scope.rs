@@ -6,7 +6,11 @@
 //! A scope is `Created` until its future is first polled, then `Entered`. When the deadline
 //! passes, a timer callback marks it `Expiring` and wakes the task; at the task's next step the
 //! body is dropped (its `Drop` code runs then) and the scope is `Expired` and returns
-//! [`Elapsed`]. A body that finishes first leaves it `Exited`; so does dropping the scope's future
+//! [`Elapsed`]. If the body is inside a [`cancellable`](crate::task::cancellable) await when the
+//! deadline passes, the expiry is instead delivered as a cancellation of the task (asyncio's
+//! `_on_timeout` cancels the task): the body runs on, and when it ends the scope takes the
+//! request back (`uncancel`); a body that re-raised it gives `Elapsed`, one that swallowed it
+//! gives its value (asyncio's `Timeout.__aexit__`). A body that finishes first leaves it `Exited`; so does dropping the scope's future
 //! (a cancellation from outside is never turned into a timeout).
 //!
 //! # Invariants
@@ -29,8 +33,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::{Duration, Elapsed, Instant, now, sleep_until};
+use crate::base::TaskId;
 use crate::combinators::call_soon;
-use crate::task::{CancelHandle, JoinError, JoinHandle};
+use crate::runtime::Awaited;
+use crate::task::{Builder, CancelHandle, JoinHandle};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -75,10 +81,12 @@ impl Timer {
         if when <= now() {
             call_soon("timeout callback", fire);
         } else {
-            let h = crate::task::named!("timeout callback").spawn(async move {
-                sleep_until(when).await;
-                fire();
-            });
+            let h = crate::task::named!("timeout callback")
+                .internal()
+                .spawn(async move {
+                    sleep_until(when).await;
+                    fire();
+                });
             *self.task.borrow_mut() = Some(h.cancel_handle());
         }
     }
@@ -88,6 +96,11 @@ struct ScopeInner {
     state: Cell<State>,
     timer: Timer,
     waker: RefCell<Option<Waker>>,
+    /// The task running the body, and its `cancelling()` count when the scope was entered.
+    task: Cell<Option<(TaskId, u32)>>,
+    /// The expiry was delivered as a cancellation of the task (its body was inside a
+    /// `cancellable` await), to be taken back when the body ends.
+    delivered: Cell<bool>,
 }
 
 impl ScopeInner {
@@ -97,6 +110,18 @@ impl ScopeInner {
         self.timer.arm(move || {
             if me.timer.generation.get() == generation && me.state.get() == State::Entered {
                 me.state.set(State::Expiring);
+                let coop = me.task.get().filter(|(t, _)| {
+                    crate::runtime::with_core("detsim::time::timeout_scope", |c| c.in_coop(*t))
+                });
+                if let Some((t, _)) = coop {
+                    // asyncio's _on_timeout: cancel the task; inside a `cancellable` await the
+                    // body receives it and may swallow it.
+                    me.delivered.set(true);
+                    crate::runtime::with_core("detsim::time::timeout_scope", |c| {
+                        c.request_cancel(t, None, crate::runtime::CancelKind::Cancel)
+                    });
+                    return;
+                }
                 let w = me.waker.borrow_mut().take();
                 if let Some(w) = w {
                     w.wake();
@@ -185,6 +210,8 @@ pub fn timeout_scope_at(when: Option<Instant>) -> TimeoutScope {
             state: Cell::new(State::Created),
             timer: Timer::new(when),
             waker: RefCell::new(None),
+            task: Cell::new(None),
+            delivered: Cell::new(false),
         }),
     }
 }
@@ -293,9 +320,54 @@ impl<F: Future> Future for Scoped<F> {
         match inner.state.get() {
             State::Created => {
                 inner.state.set(State::Entered);
+                let task = crate::runtime::try_with_core(|c| {
+                    c.current_task().map(|t| (t, c.cancel_requests(t)))
+                })
+                .flatten();
+                inner.task.set(task);
                 inner.arm();
             }
             State::Entered => {}
+            State::Expiring if inner.delivered.get() => {
+                // The body received the expiry as a cancellation: it runs on until it ends.
+                let Some(fut) = &mut self.fut else {
+                    panic!("detsim: a scoped timeout was polled after it completed; await it once");
+                };
+                let r = fut.as_mut().poll(cx);
+                let Some((task, floor)) = inner.task.get() else {
+                    return Poll::Pending;
+                };
+                let exit = |c: &crate::runtime::Core| c.scope_exit(task, floor);
+                let at = inner.timer.when.get().unwrap_or_default();
+                return match r {
+                    Poll::Ready(v) => {
+                        // Swallowed: no timeout (asyncio raises TimeoutError only for a
+                        // CancelledError reaching __aexit__).
+                        self.fut = None;
+                        inner.state.set(State::Expired);
+                        crate::runtime::with_core("detsim::time::timeout_scope", exit);
+                        Poll::Ready(Ok(v))
+                    }
+                    Poll::Pending => {
+                        let propagating =
+                            crate::runtime::with_core("detsim::time::timeout_scope", |c| {
+                                c.cancel_requested(task)
+                            });
+                        if !propagating {
+                            return Poll::Pending;
+                        }
+                        // Re-raised: the scope's own cancellation becomes its timeout, unless
+                        // another one is pending.
+                        if crate::runtime::with_core("detsim::time::timeout_scope", exit) {
+                            self.fut = None;
+                            inner.state.set(State::Expired);
+                            Poll::Ready(Err(Elapsed::new(at)))
+                        } else {
+                            Poll::Pending
+                        }
+                    }
+                };
+            }
             State::Expiring => {
                 self.fut = None; // the body's Drop code runs now
                 inner.state.set(State::Expired);
@@ -345,13 +417,20 @@ impl<F> Drop for Scoped<F> {
     }
 }
 
-/// Waits for `task` for at most `timeout` (`None`: no limit). On expiry the task is cancelled
-/// and **waited for**, so `Err(Elapsed)` comes back only after its cancellation has run. Dropping
-/// the `wait_for` cancels the task too (asyncio's `wait_for`, 3.12+).
+/// Waits for `fut` for at most `timeout` (`None`: no limit): `Ok(output)`, or `Err(Elapsed)` if
+/// the deadline passed first (asyncio's `wait_for`, 3.12+).
 ///
-/// `Ok` holds the task's outcome: its value, or a [`JoinError`] if it panicked or was cancelled
-/// by someone else. With a zero timeout, a task that has not finished is cancelled at once (a task
-/// that has not started never runs).
+/// `fut` is any future, awaited in the calling task as asyncio's `wait_for` awaits it. A task's
+/// [`JoinHandle`](crate::JoinHandle) or a gather is awaited as the future it is (asyncio's
+/// `ensure_future` passes futures through), so `Ok` then holds its outcome — for a handle, its
+/// value or [`JoinError`](crate::JoinError). At the deadline, what the calling task awaits is
+/// cancelled, as asyncio's timeout cancels its task and the cancellation travels down the await
+/// chain: a task or gather it awaits is cancelled and **waited for**, so `Err(Elapsed)` comes back
+/// only after its cancellation has run; any other future is dropped then. Dropping the
+/// `wait_for` cancels an awaited task too.
+///
+/// With a zero timeout, a future that is not done is cancelled at once; a plain future is first
+/// wrapped in a task (asyncio's `ensure_future`), which never runs.
 ///
 /// # Panics
 ///
@@ -368,40 +447,86 @@ impl<F> Drop for Scoped<F> {
 ///     assert_eq!(now().to_string(), "0.1s");
 ///     let quick = detsim::spawn(async { 7 });
 ///     assert_eq!(wait_for(None, quick).await, Ok(Ok(7)));
+///     // Any future.
+///     let r = wait_for(Duration::from_secs(1), async { sleep(Duration::from_secs(2)).await; 1 });
+///     assert!(r.await.is_err());
+///     assert_eq!(now().to_string(), "1.1s");
 /// });
 /// ```
-pub fn wait_for<T: 'static>(
-    timeout: impl Into<Option<Duration>>,
-    task: JoinHandle<T>,
-) -> WaitFor<T> {
+#[track_caller]
+pub fn wait_for<F>(timeout: impl Into<Option<Duration>>, fut: F) -> WaitFor<F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let timeout = timeout.into();
+    let inner = if timeout.is_some_and(|d| d.is_zero()) && !passes_through::<F>() {
+        // asyncio's wait_for(coro, 0): ensure_future wraps it in a task, which is cancelled
+        // before it ever runs.
+        Inner::Task(Builder::new().spawn(fut))
+    } else {
+        Inner::Future(Box::pin(fut))
+    };
     WaitFor {
-        task: Some(task),
-        timeout: timeout.into(),
+        inner: Some(inner),
+        timeout,
         shared: Rc::new(WaitForShared {
             timer: Timer::new(None),
             expired: Cell::new(false),
+            target: RefCell::new(None),
+            waker: RefCell::new(None),
         }),
         started: false,
         zero_at: None,
     }
 }
 
+/// Whether `F` is one of detsim's futures that asyncio's `ensure_future` would pass through
+/// unchanged (a task's handle, a gather). Decided from the type's name, computed from detsim's
+/// own types so that it follows them if they move.
+fn passes_through<F>() -> bool {
+    fn stem<T>() -> &'static str {
+        let n = std::any::type_name::<T>();
+        &n[..n.find('<').unwrap_or(n.len())]
+    }
+    use crate::combinators::{Gather, GatherSettled, TryGather, TupleGather};
+    let name = std::any::type_name::<F>();
+    let base = &name[..name.find('<').unwrap_or(name.len())];
+    [
+        stem::<crate::JoinHandle<()>>(),
+        stem::<Gather<()>>(),
+        stem::<GatherSettled<()>>(),
+        stem::<TryGather<(), ()>>(),
+        stem::<TupleGather<()>>(),
+    ]
+    .contains(&base)
+}
+
 struct WaitForShared {
     timer: Timer,
     expired: Cell<bool>,
+    /// What the waiting task was last suspended on, if a cancellation can follow it.
+    target: RefCell<Option<Awaited>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+enum Inner<F: Future> {
+    Future(Pin<Box<F>>),
+    /// A plain future wrapped in a task for a zero timeout (`ensure_future`).
+    Task(JoinHandle<F::Output>),
 }
 
 /// The future of [`wait_for`].
-#[must_use = "futures do nothing unless awaited; dropping a wait_for cancels its task"]
-pub struct WaitFor<T> {
-    task: Option<JoinHandle<T>>,
+#[must_use = "futures do nothing unless awaited; dropping a wait_for cancels the task it awaits"]
+pub struct WaitFor<F: Future> {
+    inner: Option<Inner<F>>,
     timeout: Option<Duration>,
     shared: Rc<WaitForShared>,
     started: bool,
     zero_at: Option<Instant>,
 }
 
-impl<T> fmt::Debug for WaitFor<T> {
+impl<F: Future> fmt::Debug for WaitFor<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitFor")
             .field("timeout", &self.timeout)
@@ -410,61 +535,149 @@ impl<T> fmt::Debug for WaitFor<T> {
     }
 }
 
-impl<T> Unpin for WaitFor<T> {}
+impl<F: Future> Unpin for WaitFor<F> {}
 
-impl<T: 'static> Future for WaitFor<T> {
-    type Output = Result<Result<T, JoinError>, Elapsed>;
+impl<F: Future> WaitFor<F> {
+    /// Polls the inner future; a wrapping task's cancellation or panic becomes the wait's.
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        match self.inner.as_mut() {
+            Some(Inner::Future(f)) => f.as_mut().poll(cx).map(Some),
+            Some(Inner::Task(h)) => Pin::new(h).poll(cx).map(|r| match r {
+                Ok(v) => Some(v),
+                Err(e) if e.is_cancelled() => None,
+                Err(e) => panic!(
+                    "the future under wait_for panicked: {}",
+                    e.panic_message().unwrap_or("(no message)")
+                ),
+            }),
+            None => panic!("detsim: a wait_for was polled after it completed; await it only once"),
+        }
+    }
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let Some(task) = &mut this.task else {
-            panic!("detsim: a wait_for was polled after it completed; await it only once");
-        };
-        if !this.started {
-            this.started = true;
-            match this.timeout {
-                Some(d) if d.is_zero() && !task.is_finished() => {
-                    task.cancel();
-                    this.shared.expired.set(true);
-                    this.zero_at = Some(now());
-                }
-                Some(d) if d.is_zero() => {}
-                Some(d) => {
-                    this.shared.timer.when.set(Some(now() + d));
-                    let shared = this.shared.clone();
-                    let cancel = task.cancel_handle();
-                    this.shared.timer.arm(move || {
-                        // asyncio's _on_timeout: the outer task's cancellation reaches the inner.
-                        shared.expired.set(true);
-                        cancel.cancel();
-                    });
-                }
-                None => {}
+    /// Cancels what the waiting task awaits (asyncio's timeout cancelling its task).
+    fn expire(shared: &WaitForShared) {
+        shared.expired.set(true);
+        let target = shared.target.borrow().clone();
+        let accepted = target.is_some_and(|t| {
+            crate::runtime::with_core("detsim::time::wait_for", |c| c.cancel_awaited(&t, None))
+        });
+        if !accepted {
+            // Nothing to wait for: the waiting task resumes and drops the future.
+            *shared.target.borrow_mut() = None;
+            let w = shared.waker.borrow_mut().take();
+            if let Some(w) = w {
+                w.wake();
             }
         }
-        let r = match Pin::new(&mut *task).poll(cx) {
-            Poll::Ready(r) => r,
-            Poll::Pending => return Poll::Pending,
-        };
-        this.task = None;
-        this.shared.timer.disarm();
-        let when = this.shared.timer.when.get().or(this.zero_at);
-        Poll::Ready(match r {
-            Err(e) if e.is_cancelled() && this.shared.expired.get() => {
-                Err(Elapsed::new(when.unwrap_or_default()))
-            }
-            other => Ok(other),
-        })
     }
 }
 
-impl<T> Drop for WaitFor<T> {
-    fn drop(&mut self) {
-        self.shared.timer.disarm();
-        if let Some(t) = self.task.take() {
-            if !t.is_finished() && crate::runtime::try_with_core(|_| ()).is_some() {
-                t.cancel();
+impl<F: Future> Future for WaitFor<F>
+where
+    F::Output: 'static,
+{
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if !this.started {
+            this.started = true;
+            if let Some(d) = this.timeout.filter(|d| !d.is_zero()) {
+                this.shared.timer.when.set(Some(now() + d));
+                let shared = this.shared.clone();
+                this.shared.timer.arm(move || Self::expire(&shared));
             }
         }
+        if this.shared.expired.get() {
+            // Wait until what was cancelled has ended, then drop the future (asyncio: the
+            // cancellation reaches the awaiting code only then).
+            let target = this.shared.target.borrow().clone();
+            let ended = target.is_none_or(|t| {
+                crate::runtime::with_core("detsim::time::wait_for", |c| c.awaited_done(&t))
+            });
+            if !ended {
+                *this.shared.waker.borrow_mut() = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            this.inner = None;
+            let when = this.shared.timer.when.get().or(this.zero_at);
+            return Poll::Ready(Err(Elapsed::new(when.unwrap_or_default())));
+        }
+        match this.poll_inner(cx) {
+            Poll::Ready(Some(v)) => {
+                this.inner = None;
+                this.shared.timer.disarm();
+                return Poll::Ready(Ok(v));
+            }
+            Poll::Ready(None) => {
+                // The wrapping task was cancelled (only a zero timeout or a cancellation of the
+                // waiting task reaches it).
+                this.inner = None;
+                this.shared.timer.disarm();
+                let when = this
+                    .shared
+                    .timer
+                    .when
+                    .get()
+                    .or(this.zero_at)
+                    .unwrap_or_default();
+                return Poll::Ready(Err(Elapsed::new(when)));
+            }
+            Poll::Pending => {}
+        }
+        let target = crate::runtime::try_with_core(|c| c.awaited_by_current()).flatten();
+        *this.shared.target.borrow_mut() = target;
+        *this.shared.waker.borrow_mut() = Some(cx.waker().clone());
+        if this.timeout.is_some_and(|d| d.is_zero()) {
+            // asyncio's zero timeout: cancel what is not done, and wait for it.
+            this.zero_at = Some(now());
+            this.shared.expired.set(true);
+            let target = this.shared.target.borrow().clone();
+            let accepted = target.is_some_and(|t| {
+                crate::runtime::with_core("detsim::time::wait_for", |c| c.cancel_awaited(&t, None))
+            });
+            if !accepted {
+                this.inner = None;
+                return Poll::Ready(Err(Elapsed::new(now())));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<F: Future> Drop for WaitFor<F> {
+    fn drop(&mut self) {
+        self.shared.timer.disarm();
+        if self.inner.is_some() && !self.shared.expired.get() {
+            let target = self.shared.target.borrow_mut().take();
+            if let Some(t) = target {
+                crate::runtime::try_with_core(|c| {
+                    if !c.awaited_done(&t) {
+                        c.cancel_awaited(&t, None);
+                    }
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passes_through;
+    use crate::combinators::{Gather, GatherSettled, TryGather};
+
+    /// `wait_for` awaits detsim's futures as they are and wraps only the others; this pins the
+    /// type-name test that tells them apart.
+    #[test]
+    fn futures_asyncio_passes_through_are_recognised() {
+        assert!(passes_through::<crate::JoinHandle<String>>());
+        assert!(passes_through::<Gather<Vec<u8>>>());
+        assert!(passes_through::<GatherSettled<u8>>());
+        assert!(passes_through::<TryGather<u8, String>>());
+        assert!(!passes_through::<std::future::Ready<u8>>());
+        assert!(!passes_through::<crate::time::Sleep>());
+        assert!(!passes_through::<
+            std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+        >());
     }
 }

@@ -9,7 +9,8 @@ use std::task::{Context, Poll};
 /// The one place the facade aborts a task: tokio's `abort` (drop the task's future at its next
 /// turn; what it awaits is not aborted with it).
 fn abort(handle: &detsim::task::CancelHandle) {
-    handle.cancel();
+    // Not `cancel()`: asyncio's cancel travels down the await chain, tokio's abort does not.
+    handle.abort();
 }
 
 /// A task's id: tokio's `task::Id`, from detsim's task id (spawn order; the test body is 0).
