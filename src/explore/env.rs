@@ -20,7 +20,7 @@ use std::fmt;
 
 use super::Strategy;
 use super::progress::ProgressSetting;
-use super::schedule::Schedule;
+use crate::base::Schedule;
 
 /// The environment's overrides, as read by [`Overrides::from_env`].
 #[derive(Clone, Debug, Default)]

@@ -53,16 +53,15 @@ mod found;
 mod indices;
 mod progress;
 mod report;
-mod schedule;
 mod shrink;
 mod strategy;
 mod tally;
 
+pub use crate::base::{Schedule, ScheduleParseError};
 pub use env::{EnvError, Overrides};
 use indices::Indices;
 pub use progress::ProgressSetting;
 pub use report::{Determinism, Found, Summary};
-pub use schedule::{Schedule, ScheduleParseError};
 pub use strategy::{MAX_PCT_DEPTH, Strategy};
 
 use std::future::Future;

@@ -655,7 +655,7 @@ impl Core {
             Ok(v) => {
                 let d = Decision::Random(v);
                 self.decisions.borrow_mut().push(d);
-                self.watch.decision(d);
+                self.watch.random(self.step.get(), v);
                 self.emit(EventKind::Decision(d));
                 v
             }
@@ -718,12 +718,14 @@ impl Core {
         true
     }
 
-    /// Picks the next task, asking the scheduler when there is a choice.
-    fn pick(&self) -> Result<TaskId, ScheduleError> {
+    /// Picks the next task, asking the scheduler when there is a choice (then `true`). `None`
+    /// when the scheduler failed, which is then the run's failure. (An `Option` of 8 bytes comes
+    /// back in a register; a `Result` carrying the error's `String` came back through memory.)
+    fn pick(&self) -> Option<(TaskId, bool)> {
         let mut ready = self.ready.borrow_mut();
         let n = ready.len();
         if n == 1 {
-            return Ok(ready.remove(0));
+            return Some((ready.remove(0), false));
         }
         let choice = TaskChoice {
             runnable: ready.view(),
@@ -732,14 +734,22 @@ impl Core {
             now: self.clock.borrow().now(),
         };
         let mut sched = self.scheduler.borrow_mut();
-        let i = sched.choose_task(&choice)?;
-        if i >= n {
-            return Err(ScheduleError::new(format!(
-                "scheduler {} chose index {i}, but only {n} tasks are runnable; a Scheduler \
-                 must return an index below TaskChoice::runnable.len()",
-                sched.name()
-            )));
-        }
+        let i = match sched.choose_task(&choice) {
+            Ok(i) if i < n => i,
+            Ok(i) => {
+                let e = ScheduleError::new(format!(
+                    "scheduler {} chose index {i}, but only {n} tasks are runnable; a Scheduler \
+                     must return an index below TaskChoice::runnable.len()",
+                    sched.name()
+                ));
+                self.scheduler_failed(e);
+                return None;
+            }
+            Err(e) => {
+                self.scheduler_failed(e);
+                return None;
+            }
+        };
         drop(sched);
         // Remove first and record the task it returns: one look-up of index `i`, not two.
         let task = ready.remove(i);
@@ -750,14 +760,22 @@ impl Core {
             runnable: n as u32,
         };
         self.decisions.borrow_mut().push(d);
-        self.watch.decision(d);
         self.emit(EventKind::Decision(d));
-        Ok(task)
+        Some((task, true))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn scheduler_failed(&self, e: ScheduleError) {
+        self.fail(FailureKind::Scheduler {
+            message: e.to_string(),
+        });
     }
 
     /// Drives the run until the main future finishes or the run fails.
     fn run_loop<F: Future>(&self, mut main: Pin<&mut F>) -> Option<F::Output> {
         let main_waker = self.task_waker(MAIN);
+        let mut at = self.watch.cursor();
         loop {
             if self.shared.foreign.load(Ordering::Relaxed) {
                 let t = TaskId::from_u32(self.shared.foreign_task.load(Ordering::Relaxed));
@@ -774,15 +792,7 @@ impl Core {
                 });
                 return None;
             }
-            let id = match self.pick() {
-                Ok(id) => id,
-                Err(e) => {
-                    self.fail(FailureKind::Scheduler {
-                        message: e.to_string(),
-                    });
-                    return None;
-                }
-            };
+            let (id, chosen) = self.pick()?;
             self.iteration_left
                 .set(self.iteration_left.get().saturating_sub(1));
             let step = self.step.get() + 1;
@@ -796,16 +806,16 @@ impl Core {
                 return None;
             }
             self.step.set(step);
-            self.watch.poll_started(step, id);
+            at.poll_started(step, id, chosen);
             if id == MAIN {
                 let out = self.poll_main(main.as_mut(), &main_waker);
-                self.watch.poll_done(step);
+                at.poll_done(step);
                 if out.is_some() {
                     return out;
                 }
             } else {
                 self.poll_task(id);
-                self.watch.poll_done(step);
+                at.poll_done(step);
             }
         }
     }

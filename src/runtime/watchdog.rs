@@ -3,9 +3,11 @@
 //! detsim runs one task at a time and cannot preempt a poll, so a task that loops without an
 //! `.await` (or blocks its thread) hangs the run; `max_steps` and the time budget count steps and
 //! never see it. The run loop therefore mirrors what it is doing into a [`WatchState`] shared with
-//! one process-wide watchdog thread: the step being polled and its task (two relaxed stores when
-//! a poll starts, one when it ends), the simulated time (a store when the clock moves), and the
-//! decision log (a relaxed store per decision, into chunks the watchdog can read). When one poll
+//! one process-wide watchdog thread: when a poll starts, one word per step (the task polled, and
+//! whether the scheduler chose it among several) into chunks the watchdog can read, and the step
+//! itself; when it ends, the step again; the simulated time when the clock moves; and each random
+//! value handed to user code. The step words and the random values *are* the decision log up to
+//! the current poll, so no decision is mirrored on its own. When one poll
 //! has run longer than the wall-clock limit, the watchdog prints a report to the process's
 //! standard error — which task, at which step and simulated time, with the seed and the schedule
 //! that replay the run up to that poll — and exits the process with status 101, the status of a
@@ -17,25 +19,26 @@
 //!
 //! * The wall clock only ends a run, never steers it: nothing here feeds a decision, an event or
 //!   a trace, and the run thread never reads what the watchdog writes.
-//! * The run thread's cost is a handful of relaxed stores per step and per decision; no lock is
-//!   taken except once per 4,096 decision words (a new chunk, and once at the start of the run
-//!   after a run that needed one) and once per thread (registration).
+//! * The run thread's cost is three plain stores per step (the step's word, the phase twice) and
+//!   nothing per decision; a lock is taken only once per 4,096 steps (the next chunk), per random
+//!   value drawn (a rare path), at the start of a run after a run that drew one, and once per
+//!   thread (registration).
 //! * The limit is `Builder::poll_timeout`, overridden by `DETSIM_POLL_TIMEOUT` (read once per
 //!   process), default [`DEFAULT_POLL_TIMEOUT`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::Write;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use crate::base::{Decision, Instant, TaskId};
+use crate::base::{Decision, Instant, Schedule, TaskId};
 
 /// The default limit on one poll's wall-clock time.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Decision words per chunk of the mirror.
+/// Step words per chunk of the mirror.
 const CHUNK: usize = 4096;
 
 /// What one thread's runs show the watchdog. Written by the run thread only.
@@ -46,33 +49,45 @@ pub(crate) struct WatchState {
     limit_ms: AtomicU64,
     /// Changes with every run, so that step `n` of one run is not taken for step `n` of the last.
     generation: AtomicU64,
-    /// `2·step + 1` while step `step` is being polled, `2·step` once it returned.
+    /// `2·step + 1` while step `step` is being polled, `2·step` once it returned. Stored with
+    /// `Release` when a poll starts, after that step's word: every step word up to `step` is
+    /// visible to a reader that loads `phase` with `Acquire`.
     phase: AtomicU64,
-    task: AtomicU32,
     now: AtomicU64,
     seed: AtomicU64,
     explored: AtomicBool,
-    /// The decision log, encoded as in a schedule string: `2·id` for a task choice, `1` then the
-    /// value for a random value.
-    chunks: Mutex<Vec<Chunk>>,
-    words: AtomicU64,
+    /// Word `s` (chunk `s / CHUNK`, slot `s % CHUNK`) is step `s` of the current run:
+    /// `2·task + 1` if the scheduler chose `task` among several, `2·task` if it was the only one
+    /// runnable. Together with `randoms` this is the run's decision log; slots past the current
+    /// step hold older runs' words and are never read.
+    steps: Mutex<Vec<Chunk>>,
+    /// The random values handed to user code this run, with the step that drew them (a rare
+    /// path: a lock per draw).
+    randoms: Mutex<Vec<(u64, u64)>>,
     fired: AtomicBool,
 }
 
-/// The run thread's side of its [`WatchState`]: where the next decision word goes.
+/// The run thread's side of its [`WatchState`].
 pub(crate) struct Watch {
     state: Arc<WatchState>,
-    chunk: RefCell<Chunk>,
-    /// Which chunk `chunk` is (a run that stays within the first takes no lock at all).
-    chunk_index: Cell<usize>,
-    pos: Cell<usize>,
+    /// Chunk 0, which the run loop starts every run with (no lock).
+    first: Chunk,
+    /// Whether this run drew a random value (so the next run clears `randoms`).
+    drew: Cell<bool>,
+}
+
+/// The run loop's handle on the mirror, held in a local for the whole run: the shared state and
+/// the chunk the current step's word goes to, each one pointer away.
+pub(crate) struct StepCursor<'a> {
+    state: &'a WatchState,
+    chunk: Chunk,
 }
 
 thread_local! {
     static LOCAL: Rc<Watch> = Rc::new(Watch::register());
 }
 
-/// A fixed-size chunk: indexing it with `pos % CHUNK` needs no bounds check.
+/// A fixed-size chunk: indexing it with `step % CHUNK` needs no bounds check.
 type Chunk = Arc<[AtomicU64; CHUNK]>;
 
 fn new_chunk() -> Chunk {
@@ -99,12 +114,11 @@ impl Watch {
             limit_ms: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             phase: AtomicU64::new(0),
-            task: AtomicU32::new(0),
             now: AtomicU64::new(0),
             seed: AtomicU64::new(0),
             explored: AtomicBool::new(false),
-            chunks: Mutex::new(vec![first.clone()]),
-            words: AtomicU64::new(0),
+            steps: Mutex::new(vec![first.clone()]),
+            randoms: Mutex::new(Vec::new()),
             fired: AtomicBool::new(false),
         });
         let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
@@ -113,9 +127,8 @@ impl Watch {
         drop(reg);
         Watch {
             state,
-            chunk: RefCell::new(first),
-            chunk_index: Cell::new(0),
-            pos: Cell::new(0),
+            first,
+            drew: Cell::new(false),
         }
     }
 
@@ -129,12 +142,8 @@ impl Watch {
         s.now.store(0, Relaxed);
         s.seed.store(seed, Relaxed);
         s.explored.store(explored, Relaxed);
-        s.words.store(0, Relaxed);
-        w.pos.set(0);
-        if w.chunk_index.get() != 0 {
-            let first = s.chunks.lock().unwrap_or_else(|e| e.into_inner())[0].clone();
-            *w.chunk.borrow_mut() = first;
-            w.chunk_index.set(0);
+        if w.drew.replace(false) {
+            s.randoms.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
         let ms = limit.map_or(0, |d| d.as_millis().clamp(1, u64::MAX as u128) as u64);
         s.limit_ms.store(ms, Release);
@@ -146,17 +155,12 @@ impl Watch {
         self.state.limit_ms.store(0, Release);
     }
 
-    /// Step `step` starts polling `task`.
-    #[inline(always)]
-    pub(crate) fn poll_started(&self, step: u64, task: TaskId) {
-        self.state.task.store(task.as_u32(), Relaxed);
-        self.state.phase.store(step.wrapping_mul(2) | 1, Release);
-    }
-
-    /// The poll of step `step` returned.
-    #[inline(always)]
-    pub(crate) fn poll_done(&self, step: u64) {
-        self.state.phase.store(step.wrapping_mul(2), Relaxed);
+    /// The cursor a run loop starts at (step 0 is in chunk 0).
+    pub(crate) fn cursor(&self) -> StepCursor<'_> {
+        StepCursor {
+            state: &self.state,
+            chunk: self.first.clone(),
+        }
     }
 
     /// The clock moved to `now`.
@@ -165,38 +169,49 @@ impl Watch {
         self.state.now.store(now.as_nanos(), Relaxed);
     }
 
-    /// A decision was recorded.
-    #[inline]
-    pub(crate) fn decision(&self, d: Decision) {
-        match d {
-            Decision::Task { task, .. } => self.push(2 * u64::from(task.as_u32())),
-            Decision::Random(v) => {
-                self.push(1);
-                self.push(v);
-            }
-        }
+    /// User code at step `step` drew the random value `value`.
+    pub(crate) fn random(&self, step: u64, value: u64) {
+        self.drew.set(true);
+        self.state
+            .randoms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((step, value));
     }
+}
 
+impl StepCursor<'_> {
+    /// Step `step` starts polling `task`, which the scheduler `chose` among several runnable
+    /// tasks (or which was the only one). With [`poll_done`](Self::poll_done) this is the whole
+    /// per-step cost of the watchdog: a plain store of the step's word and one of the phase, and
+    /// a lock once per 4,096 steps.
     #[inline(always)]
-    fn push(&self, word: u64) {
-        let pos = self.pos.get();
-        let off = pos % CHUNK;
-        if off == 0 && pos > 0 {
-            self.next_chunk(pos / CHUNK);
+    pub(crate) fn poll_started(&mut self, step: u64, task: TaskId, chosen: bool) {
+        let off = step as usize % CHUNK;
+        if off == 0 {
+            self.chunk = self.state.chunk(step as usize / CHUNK);
         }
-        self.chunk.borrow()[off].store(word, Relaxed);
-        self.pos.set(pos + 1);
-        self.state.words.store(pos as u64 + 1, Release);
+        self.chunk[off].store((u64::from(task.as_u32()) << 1) | u64::from(chosen), Relaxed);
+        self.state.phase.store(step.wrapping_mul(2) | 1, Release);
     }
 
+    /// The poll of step `step` returned.
+    #[inline(always)]
+    pub(crate) fn poll_done(&self, step: u64) {
+        self.state.phase.store(step.wrapping_mul(2), Relaxed);
+    }
+}
+
+impl WatchState {
+    /// Chunk `k` of the step mirror, added if this thread never reached it.
     #[cold]
-    fn next_chunk(&self, k: usize) {
-        let mut chunks = self.state.chunks.lock().unwrap_or_else(|e| e.into_inner());
-        if chunks.len() <= k {
+    #[inline(never)]
+    fn chunk(&self, k: usize) -> Chunk {
+        let mut chunks = self.steps.lock().unwrap_or_else(|e| e.into_inner());
+        while chunks.len() <= k {
             chunks.push(new_chunk());
         }
-        *self.chunk.borrow_mut() = chunks[k].clone();
-        self.chunk_index.set(k);
+        chunks[k].clone()
     }
 }
 
@@ -264,10 +279,10 @@ fn fire(s: &WatchState, step: u64, limit: Duration) -> ! {
 
 /// The report of a poll that ran past `limit`.
 pub(crate) fn report(s: &WatchState, step: u64, limit: Duration) -> String {
-    let task = TaskId::from_u32(s.task.load(Relaxed));
+    let (log, task) = s.decisions(step);
     let now = Instant::from_nanos(s.now.load(Relaxed));
     let seed = s.seed.load(Relaxed);
-    let schedule = s.schedule();
+    let schedule = Schedule::from_decisions(&log);
     let test = s
         .thread
         .as_deref()
@@ -300,36 +315,35 @@ pub(crate) fn report(s: &WatchState, step: u64, limit: Duration) -> String {
 }
 
 impl WatchState {
-    /// The decisions mirrored so far, as a schedule string.
-    fn schedule(&self) -> String {
-        let words = self.words.load(Acquire) as usize;
-        let chunks = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-        let word = |i: usize| chunks[i / CHUNK][i % CHUNK].load(Relaxed);
+    /// The decision log of the current run up to and including the poll of step `last`, and the
+    /// task that poll runs: each step's choice (if there was one), then the random values its
+    /// poll drew. Index and runnable count are not mirrored (a schedule keeps only the task).
+    fn decisions(&self, last: u64) -> (Vec<Decision>, TaskId) {
+        let chunks = self.steps.lock().unwrap_or_else(|e| e.into_inner());
+        let randoms = self.randoms.lock().unwrap_or_else(|e| e.into_inner());
+        let mut randoms = randoms.iter().peekable();
         let mut log = Vec::new();
-        let mut i = 0;
-        while i < words {
-            let w = word(i);
-            if w == 1 && i + 1 < words {
-                log.push(Decision::Random(word(i + 1)));
-                i += 2;
-            } else {
-                let task = TaskId::from_u32((w / 2) as u32);
+        let mut task = TaskId::from_u32(0);
+        for step in 1..=last {
+            let i = step as usize;
+            let Some(chunk) = chunks.get(i / CHUNK) else {
+                break;
+            };
+            let w = chunk[i % CHUNK].load(Relaxed);
+            task = TaskId::from_u32((w >> 1) as u32);
+            if w & 1 == 1 {
                 log.push(Decision::Task {
                     task,
                     index: 1,
                     runnable: 2,
                 });
-                i += 1;
+            }
+            while let Some(&(_, v)) = randoms.next_if(|(s, _)| *s <= step) {
+                log.push(Decision::Random(v));
             }
         }
-        schedule_string(&log)
+        (log, task)
     }
-}
-
-/// A decision log as the schedule string that replays it. (The string format belongs to
-/// `explore`, which the watchdog only calls when it reports.)
-fn schedule_string(log: &[Decision]) -> String {
-    crate::explore::Schedule::from_decisions(log).to_string()
 }
 
 /// The limit from `DETSIM_POLL_TIMEOUT`, read once per process: `None` if unset, `Some(None)`
@@ -406,28 +420,42 @@ mod tests {
     }
 
     #[test]
-    fn the_decision_mirror_reads_back_as_the_log() {
+    fn the_step_mirror_reads_back_as_the_decision_log() {
         let w = Watch::begin_run(9, None, false);
+        let mut at = w.cursor();
         let mut log = Vec::new();
-        for i in 0..(2 * CHUNK as u32 + 7) {
-            let d = if i % 3 == 0 {
-                Decision::Random(u64::from(i) * 7)
-            } else {
-                Decision::Task {
-                    task: TaskId::from_u32(i % 5),
+        let last = 2 * CHUNK as u64 + 7;
+        for step in 1..=last {
+            let task = TaskId::from_u32((step % 5) as u32);
+            let chosen = step % 4 != 0;
+            at.poll_started(step, task, chosen);
+            if chosen {
+                log.push(Decision::Task {
+                    task,
                     index: 1,
                     runnable: 2,
-                }
-            };
-            w.decision(d);
-            log.push(d);
+                });
+            }
+            if step % 3 == 0 {
+                w.random(step, step * 7);
+                log.push(Decision::Random(step * 7));
+            }
+            at.poll_done(step);
         }
-        assert_eq!(w.state.schedule(), schedule_string(&log));
-        // A new run starts an empty log.
+        assert_eq!(
+            w.state.decisions(last),
+            (log, TaskId::from_u32((last % 5) as u32))
+        );
+        // A new run starts an empty log, even where the last run's words are still in place.
         let w = Watch::begin_run(10, None, false);
-        assert_eq!(w.state.schedule(), schedule_string(&[]));
-        w.decision(Decision::Random(5));
-        assert_eq!(w.state.schedule(), schedule_string(&[Decision::Random(5)]));
+        let mut at = w.cursor();
+        assert_eq!(w.state.decisions(0).0, []);
+        at.poll_started(1, TaskId::from_u32(3), false);
+        w.random(1, 5);
+        assert_eq!(
+            w.state.decisions(1),
+            (vec![Decision::Random(5)], TaskId::from_u32(3))
+        );
         w.end_run();
     }
 }

@@ -9,8 +9,8 @@
 
 use std::fmt;
 
-use crate::base::Decision;
-use crate::base::TaskId;
+use super::Decision;
+use super::TaskId;
 
 const PREFIX: &str = "ds1.";
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
