@@ -11,8 +11,10 @@ fn real_tokio_select_is_reported_as_nondeterminism_with_the_fix() {
         .schedules(1)
         .check_determinism(true)
         .explore(|| async {
-            // Twenty selects between two ready branches; one branch yields (an event detsim
-            // records), the other does not, so two runs almost surely differ (2^-20 otherwise).
+            // Twenty selects between two ready branches; one branch yields, the other sleeps a
+            // millisecond, so each select's outcome shows in the events at its own position and
+            // two runs agree only if all twenty outcomes do (2^-20). (Counting yields alone would
+            // not do: two runs with the same number of yields record the same events.)
             for _ in 0..20 {
                 let yields = tokio::select! {
                     _ = std::future::ready(()) => true,
@@ -20,6 +22,8 @@ fn real_tokio_select_is_reported_as_nondeterminism_with_the_fix() {
                 };
                 if yields {
                     detsim::yield_now().await;
+                } else {
+                    detsim::time::sleep(detsim::time::Duration::from_millis(1)).await;
                 }
             }
         })
