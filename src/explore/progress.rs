@@ -14,8 +14,6 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use super::tally::{plural, seconds, thousands};
-
 /// When progress lines are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressSetting {
@@ -121,6 +119,40 @@ impl Progress {
             thousands(rate.round() as u64),
             seconds(elapsed)
         ))
+    }
+}
+
+/// `n what` with the plural and thousands separators: `1 schedule`, `1,000 schedules`.
+pub(super) fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{} {what}s", thousands(n))
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub(super) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Wall time for people: `0.41s`, `12.3s`, `2m05s`.
+pub(super) fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.2}s")
+    } else if s < 60.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
     }
 }
 

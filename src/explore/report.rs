@@ -141,7 +141,7 @@ impl fmt::Display for Found {
                 "  strategy: {}, {}, after {}",
                 self.strategy,
                 self.found_in,
-                super::tally::plural(self.schedules_run, "run")
+                super::progress::plural(self.schedules_run, "run")
             )?;
             if self.seed_replays {
                 writeln!(f, "  seed: {}", self.seed)?;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use std::future::Future;
 
-use super::progress::Progress;
+use super::progress::{Progress, plural, seconds, thousands};
 use super::{Explorer, Found, Ran, Summary};
 use crate::base::Decision;
 
@@ -155,39 +155,6 @@ pub(super) fn line(strategy: &str, tally: &Tally, outcome: &str, wall: Duration)
         thousands(tally.steps),
         seconds(wall)
     )
-}
-
-pub(super) fn plural(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{} {what}s", thousands(n))
-    }
-}
-
-/// `1234567` as `1,234,567`.
-pub(super) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Wall time for people: `0.41s`, `12.3s`, `2m05s`.
-pub(super) fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 10.0 {
-        format!("{s:.2}s")
-    } else if s < 60.0 {
-        format!("{s:.1}s")
-    } else {
-        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
-    }
 }
 
 #[cfg(test)]
