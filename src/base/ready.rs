@@ -9,21 +9,30 @@
 //! * **small** (the common case): the tasks in order in `buf[head..]`; removing index `i` shifts
 //!   the shorter side, `O(min(i, n − i))`, and the head costs `O(1)`;
 //! * **large** (more than [`LARGE`] runnable tasks, once a task is removed from deep inside the
-//!   queue): `buf` is append-only with tombstones, and a
-//!   Fenwick tree over the live slots finds and removes the `i`-th live task in `O(log n)`, so a
-//!   random choice among 100,000 runnable tasks costs what it costs among 1,000.
+//!   queue): `buf` is append-only with tombstones, so slot order is queue order (a task's slot
+//!   is past every slot pushed before it), and [`LiveSlots`] (a bitset of the live slots under a
+//!   tree of counts, eight children a node: see [`live`]) finds and removes the `i`-th live task
+//!   in `O(log n)` without a branch on the data, so a random choice among 100,000 runnable tasks
+//!   costs one tree level more than among 5,000. Walking the tasks in order costs
+//!   `O(live + slots / 64)`.
 //!
 //! A queue served from its ends (FIFO order, or choices near either end) stays small however long
 //! it is, since those removals cost `O(1)` or little there. The queue switches to large when a
 //! removal more than [`DEEP`] places from both ends meets more than [`LARGE`] tasks, and back
-//! below [`SMALL`], rebuilding in
-//! `O(n)`; the gap between the two keeps that amortised `O(1)`.
+//! below [`SMALL`]; the large form has room for at least twice its live tasks when built, and
+//! compacts (rebuilds) when `buf` reaches that room. Each switch or rebuild costs `O(n)`, and the
+//! gaps between them (`LARGE − SMALL` removals, or as many pushes as live tasks) keep that
+//! amortised `O(1)`.
 
 use std::ops::Index;
 
 use super::TaskId;
 
-/// Above this many runnable tasks, a removal deep inside the queue switches it to the Fenwick
+mod live;
+
+use live::LiveSlots;
+
+/// Above this many runnable tasks, a removal deep inside the queue switches it to the large
 /// representation.
 const LARGE: usize = 4096;
 /// A removal this far from both ends of a long small queue switches it to large first.
@@ -36,70 +45,7 @@ pub(crate) struct ReadyQueue {
     /// Small: the queue is `buf[head..]`. Large: every slot since the last rebuild, live or not.
     buf: Vec<TaskId>,
     head: usize,
-    large: Option<Fenwick>,
-}
-
-/// The large representation's bookkeeping over `buf`.
-#[derive(Debug)]
-struct Fenwick {
-    /// `alive[j]`: slot `j` of `buf` holds a runnable task.
-    alive: Vec<bool>,
-    /// 1-based Fenwick tree of live counts over slots; its length is a power of two.
-    tree: Vec<u32>,
-    live: usize,
-}
-
-impl Fenwick {
-    fn with_live_slots(n: usize) -> Fenwick {
-        let cap = (2 * n).max(2 * LARGE).next_power_of_two();
-        // The O(n) build: each node adds itself to its parent, in index order.
-        let mut tree = vec![0u32; cap + 1];
-        for j in 1..=cap {
-            if j <= n {
-                tree[j] += 1;
-            }
-            let parent = j + (j & j.wrapping_neg());
-            if parent <= cap {
-                let v = tree[j];
-                tree[parent] += v;
-            }
-        }
-        let mut alive = Vec::with_capacity(cap);
-        alive.resize(n, true);
-        Fenwick {
-            alive,
-            tree,
-            live: n,
-        }
-    }
-
-    fn cap(&self) -> usize {
-        self.tree.len() - 1
-    }
-
-    fn add(&mut self, slot: usize, delta: i32) {
-        let mut j = slot + 1;
-        while j <= self.cap() {
-            self.tree[j] = (self.tree[j] as i32 + delta) as u32;
-            j += j & j.wrapping_neg();
-        }
-    }
-
-    /// The slot of the `i`-th (0-based) live task.
-    fn find(&self, i: usize) -> usize {
-        let mut pos = 0;
-        let mut rem = i as u32 + 1;
-        let mut step = self.cap();
-        while step > 0 {
-            let next = pos + step;
-            if next <= self.cap() && self.tree[next] < rem {
-                pos = next;
-                rem -= self.tree[next];
-            }
-            step /= 2;
-        }
-        pos
-    }
+    large: Option<LiveSlots>,
 }
 
 impl ReadyQueue {
@@ -126,7 +72,7 @@ impl ReadyQueue {
     pub(crate) fn len(&self) -> usize {
         match &self.large {
             None => self.buf.len() - self.head,
-            Some(f) => f.live,
+            Some(f) => f.live(),
         }
     }
 
@@ -175,11 +121,8 @@ impl ReadyQueue {
                     self.rebuild_large();
                 }
                 let f = self.large.as_mut().expect("large");
-                let slot = self.buf.len();
+                f.insert(self.buf.len());
                 self.buf.push(t);
-                f.alive.push(true);
-                f.live += 1;
-                f.add(slot, 1);
             }
         }
     }
@@ -220,16 +163,10 @@ impl ReadyQueue {
         let Some(f) = &mut self.large else {
             return self.remove_small(i);
         };
-        let slot = f.find(i);
-        f.alive[slot] = false;
-        f.live -= 1;
-        f.add(slot, -1);
+        let slot = f.remove_nth(i);
         let t = self.buf[slot];
-        let live = f.live;
-        if live < SMALL {
+        if f.live() < SMALL {
             self.make_small();
-        } else if self.buf.len() > 2 * live + LARGE {
-            self.rebuild_large();
         }
         t
     }
@@ -259,18 +196,27 @@ impl ReadyQueue {
 
     /// The live tasks in order, compacted.
     fn live_tasks(&self) -> Vec<TaskId> {
-        self.view().iter().copied().collect()
+        match &self.large {
+            None => self.buf[self.head..].to_vec(),
+            Some(f) => f.iter().map(|j| self.buf[j]).collect(),
+        }
     }
 
     fn make_large(&mut self) {
         self.buf.drain(..self.head);
         self.head = 0;
-        self.large = Some(Fenwick::with_live_slots(self.buf.len()));
+        self.large = Some(Self::index_over(self.buf.len()));
     }
 
     fn rebuild_large(&mut self) {
         self.buf = self.live_tasks();
-        self.large = Some(Fenwick::with_live_slots(self.buf.len()));
+        self.large = Some(Self::index_over(self.buf.len()));
+    }
+
+    /// The large form's index over `n` live slots, with room for as many again (at least
+    /// `2 × LARGE`) before a rebuild.
+    fn index_over(n: usize) -> LiveSlots {
+        LiveSlots::with_live_prefix(n, (2 * n).max(2 * LARGE))
     }
 
     fn make_small(&mut self) {
@@ -339,7 +285,7 @@ pub struct Runnable<'a> {
 #[derive(Clone, Copy)]
 enum Repr<'a> {
     Slice(&'a [TaskId]),
-    Large(&'a [TaskId], &'a Fenwick),
+    Large(&'a [TaskId], &'a LiveSlots),
 }
 
 impl<'a> From<&'a [TaskId]> for Runnable<'a> {
@@ -361,7 +307,7 @@ impl<'a> Runnable<'a> {
     pub fn len(&self) -> usize {
         match self.repr {
             Repr::Slice(s) => s.len(),
-            Repr::Large(_, f) => f.live,
+            Repr::Large(_, f) => f.live(),
         }
     }
 
@@ -383,21 +329,20 @@ impl<'a> Runnable<'a> {
     pub fn get(&self, i: usize) -> Option<&'a TaskId> {
         match self.repr {
             Repr::Slice(s) => s.get(i),
-            Repr::Large(b, f) => (i < f.live).then(|| &b[f.find(i)]),
+            Repr::Large(b, f) => (i < f.live()).then(|| &b[f.find(i)]),
         }
     }
 
     /// The tasks in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a TaskId> + 'a {
-        let (slice, alive): (&'a [TaskId], Option<&'a [bool]>) = match self.repr {
-            Repr::Slice(s) => (s, None),
-            Repr::Large(b, f) => (b, Some(&f.alive[..])),
+        let (small, large) = match self.repr {
+            Repr::Slice(s) => (Some(s.iter()), None),
+            Repr::Large(b, f) => (None, Some(f.iter().map(move |j| &b[j]))),
         };
-        slice
-            .iter()
-            .enumerate()
-            .filter(move |(j, _)| alive.is_none_or(|a| a[*j]))
-            .map(|(_, t)| t)
+        small
+            .into_iter()
+            .flatten()
+            .chain(large.into_iter().flatten())
     }
 
     /// Whether `t` is runnable.
@@ -476,7 +421,8 @@ mod tests {
     }
 
     /// The large representation behaves exactly like a `Vec` with `remove(i)`, through growth,
-    /// rebuilds and the switch back to small.
+    /// churn long enough to fill its room and compact, and the switches back to small and to
+    /// large again.
     #[test]
     fn large_matches_a_plain_vector() {
         let mut q = ReadyQueue::default();
@@ -489,32 +435,57 @@ mod tests {
             x ^= x << 17;
             (x % n as u64) as usize
         };
-        for round in 0..60_000 {
-            // Grow to ~20k, then shrink to ~0, twice.
-            let grow = (round / 15_000) % 2 == 0;
-            if model.is_empty() || (grow && rand(10) < 7) || (!grow && rand(10) < 3) {
-                q.push_back(TaskId::from_u32(next_id));
-                model.push(next_id);
-                next_id += 1;
-            } else {
-                let i = if rand(4) == 0 { 0 } else { rand(model.len()) };
-                assert_eq!(q.view()[i].as_u32(), model[i]);
-                assert_eq!(q.remove(i).as_u32(), model.remove(i));
-            }
-            assert_eq!(q.len(), model.len());
-            if round % 5000 == 0 {
-                assert_eq!(ids(&q), model);
-                let v = q.view();
-                if !model.is_empty() {
-                    let k = rand(model.len());
-                    assert_eq!(v[k].as_u32(), model[k]);
-                    assert_eq!(v.position(TaskId::from_u32(model[k])), Some(k));
+        let mut went_large = 0;
+        let mut rebuilt = 0;
+        // (rounds, pushes in ten): grow to ~6k, churn (~35k pushes: the room of 32,768 slots
+        // fills and the queue compacts), shrink to small, then again.
+        let phases = [
+            (15_000, 7),
+            (70_000, 5),
+            (20_000, 3),
+            (15_000, 7),
+            (20_000, 3),
+        ];
+        let mut round = 0;
+        for (rounds, pushes) in phases {
+            for _ in 0..rounds {
+                round += 1;
+                let was_large = q.large.is_some();
+                let slots = q.buf.len();
+                if model.is_empty() || rand(10) < pushes {
+                    q.push_back(TaskId::from_u32(next_id));
+                    model.push(next_id);
+                    next_id += 1;
+                } else {
+                    let i = match rand(8) {
+                        0 => 0,
+                        1 => model.len() - 1 - rand(model.len().min(DEEP + 2)),
+                        _ => rand(model.len()),
+                    };
+                    assert_eq!(q.view()[i].as_u32(), model[i]);
+                    assert_eq!(q.remove(i).as_u32(), model.remove(i));
+                }
+                went_large += usize::from(!was_large && q.large.is_some());
+                rebuilt += usize::from(was_large && q.large.is_some() && q.buf.len() < slots);
+                assert_eq!(q.len(), model.len());
+                if round % 5000 == 0 {
+                    assert_eq!(ids(&q), model);
+                    let v = q.view();
+                    if !model.is_empty() {
+                        let k = rand(model.len());
+                        assert_eq!(v[k].as_u32(), model[k]);
+                        assert_eq!(v.position(TaskId::from_u32(model[k])), Some(k));
+                    }
                 }
             }
         }
         assert!(
-            next_id > 2 * LARGE as u32,
-            "the test must reach the large representation"
+            went_large >= 2,
+            "the test must switch to large twice ({went_large})"
+        );
+        assert!(
+            rebuilt >= 1,
+            "the test must fill the large form's room and compact"
         );
     }
 }
