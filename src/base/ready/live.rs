@@ -124,7 +124,7 @@ impl LiveSlots {
             let p = w >> (shift + 3);
             let c = (w >> shift) % FAN;
             let node = &mut self.nodes[first + p];
-            add_past(node, c, 1);
+            add_past(node, c);
             first = first * FAN + 1;
         }
     }
@@ -157,7 +157,7 @@ impl LiveSlots {
             let node = &mut self.nodes[first + p];
             let c = child(node, rem);
             rem -= node[c];
-            add_past(node, c, -1);
+            sub_past(node, c);
             p = p * FAN + c;
             first = first * FAN + 1;
         }
@@ -178,16 +178,39 @@ fn child(node: &Node, rem: i32) -> usize {
     for &before in node {
         above += rem.wrapping_sub(before) >> 31;
     }
-    (FAN as i32 - 1 + above) as usize
+    (FAN as i32 - 1 + above) as usize % FAN
 }
 
-/// Adds `delta` to the entries of `node` past child `c` (branch-free, lane-wise).
+/// `PAST[c][k]`: 1 for the entries `k > c` of a node, which count child `c`'s slots.
+static PAST: [Node; FAN] = {
+    let mut table = [[0; FAN]; FAN];
+    let mut c = 0;
+    while c < FAN {
+        let mut k = c + 1;
+        while k < FAN {
+            table[c][k] = 1;
+            k += 1;
+        }
+        c += 1;
+    }
+    table
+};
+
+/// One more live slot in child `c` of `node`.
 #[inline]
-fn add_past(node: &mut Node, c: usize, delta: i32) {
-    for (k, entry) in node.iter_mut().enumerate() {
-        // −1 for k > c, else 0.
-        let past = (c as i32).wrapping_sub(k as i32) >> 31;
-        *entry += delta & past;
+fn add_past(node: &mut Node, c: usize) {
+    let past = &PAST[c % FAN];
+    for k in 0..FAN {
+        node[k] += past[k];
+    }
+}
+
+/// One live slot fewer in child `c` of `node`.
+#[inline]
+fn sub_past(node: &mut Node, c: usize) {
+    let past = &PAST[c % FAN];
+    for k in 0..FAN {
+        node[k] -= past[k];
     }
 }
 
