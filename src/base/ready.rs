@@ -129,13 +129,13 @@ impl ReadyQueue {
 
     /// Removes and returns the task at `i` (0 is the head), keeping the order of the others.
     ///
-    /// The small queue's cases are inlined at the call site: the head (a bump of `head`) and any
-    /// other index of a queue of at most eight (a short shift).
+    /// The small queue's cases are inlined at the call site: the head of any queue (a bump of
+    /// `head`: FIFO order) and any other index of a queue of at most eight (a short shift).
     #[inline]
     pub(crate) fn remove(&mut self, i: usize) -> TaskId {
         if self.large.is_none() {
             let n = self.buf.len() - self.head;
-            if i < n && n <= 8 && self.head < 1024 {
+            if i < n && (i == 0 || n <= 8) {
                 let at = self.head + i;
                 let t = self.buf[at];
                 // Shift the (at most seven) tasks before it right by one.
@@ -146,11 +146,22 @@ impl ReadyQueue {
                 if self.head == self.buf.len() {
                     self.buf.clear();
                     self.head = 0;
+                } else if self.head >= 1024 && self.head * 2 >= self.buf.len() {
+                    self.compact_front();
                 }
                 return t;
             }
         }
         self.remove_slow(i)
+    }
+
+    /// Gives the space before `head` back to the buffer (when it is at least 1,024 slots and
+    /// half the buffer, so compaction stays amortised `O(1)`).
+    #[cold]
+    #[inline(never)]
+    fn compact_front(&mut self) {
+        self.buf.drain(..self.head);
+        self.head = 0;
     }
 
     #[inline(never)]
@@ -188,8 +199,7 @@ impl ReadyQueue {
             self.buf.clear();
             self.head = 0;
         } else if self.head >= 1024 && self.head * 2 >= self.buf.len() {
-            self.buf.drain(..self.head);
-            self.head = 0;
+            self.compact_front();
         }
         t
     }
