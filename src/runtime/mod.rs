@@ -684,10 +684,15 @@ impl Core {
     }
 
     /// Fires every due timer, in (deadline, insertion) order.
+    #[inline]
     fn fire_due_timers(&self) {
-        if !self.clock.borrow().has_timers() {
-            return;
+        if self.clock.borrow().has_timers() {
+            self.fire_due_timers_slow();
         }
+    }
+
+    #[inline(never)]
+    fn fire_due_timers_slow(&self) {
         loop {
             let due = self.clock.borrow_mut().pop_due();
             let Some((deadline, waker)) = due else { break };
@@ -721,12 +726,21 @@ impl Core {
     /// Picks the next task, asking the scheduler when there is a choice (then `true`). `None`
     /// when the scheduler failed, which is then the run's failure. (An `Option` of 8 bytes comes
     /// back in a register; a `Result` carrying the error's `String` came back through memory.)
+    #[inline]
     fn pick(&self) -> Option<(TaskId, bool)> {
         let mut ready = self.ready.borrow_mut();
-        let n = ready.len();
-        if n == 1 {
+        if ready.len() == 1 {
             return Some((ready.remove(0), false));
         }
+        drop(ready);
+        self.choose()
+    }
+
+    /// [`pick`](Self::pick) among several runnable tasks: the scheduler's decision, recorded.
+    #[inline(never)]
+    fn choose(&self) -> Option<(TaskId, bool)> {
+        let mut ready = self.ready.borrow_mut();
+        let n = ready.len();
         let choice = TaskChoice {
             runnable: ready.view(),
             step: self.step.get() + 1,
@@ -820,17 +834,28 @@ impl Core {
         }
     }
 
-    /// The `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`. With no subscriber
-    /// interested this is one atomic load; the name is only looked up for an enabled span.
+    /// Enters the `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`. When no
+    /// subscriber wants `INFO` (tracing's global level hint, one atomic load) no span is built at
+    /// all; the name is only looked up for an enabled span.
     #[inline]
-    fn task_span(&self, id: TaskId) -> tracing::Span {
-        let span = tracing::info_span!("task", id = id.as_u32(), name = tracing::field::Empty);
-        if !span.is_disabled() {
-            if let Some(n) = self.task_name(id) {
-                span.record("name", &*n);
-            }
+    fn enter_task_span(&self, id: TaskId) -> Option<tracing::span::EnteredSpan> {
+        if tracing::level_enabled!(tracing::Level::INFO) {
+            self.enter_task_span_slow(id)
+        } else {
+            None
         }
-        span
+    }
+
+    #[inline(never)]
+    fn enter_task_span_slow(&self, id: TaskId) -> Option<tracing::span::EnteredSpan> {
+        let span = tracing::info_span!("task", id = id.as_u32(), name = tracing::field::Empty);
+        if span.is_disabled() {
+            return None;
+        }
+        if let Some(n) = self.task_name(id) {
+            span.record("name", &*n);
+        }
+        Some(span.entered())
     }
 
     fn poll_main<F: Future>(&self, main: Pin<&mut F>, waker: &Waker) -> Option<F::Output> {
@@ -848,8 +873,7 @@ impl Core {
             return None;
         }
         self.set_current(Some(MAIN));
-        let span = self.task_span(MAIN);
-        let _entered = span.enter();
+        let _span = self.enter_task_span(MAIN);
         self.emit(EventKind::Poll);
         let mut cx = Context::from_waker(waker);
         let res = panic::catch_user(|| main.poll(&mut cx));
@@ -904,8 +928,7 @@ impl Core {
             return;
         };
         self.set_current(Some(id));
-        let span = self.task_span(id);
-        let _entered = span.enter();
+        let _span = self.enter_task_span(id);
         self.emit(EventKind::Poll);
         if cancel {
             let dropped = panic::catch_user(move || drop(fut));

@@ -86,8 +86,9 @@ pub struct Pct {
     pinned_steps: Option<u64>,
     max_seen: Option<u64>,
     rng: ChaCha8Rng,
-    /// Per task id: `(band, key)`; band 1 is "never lowered", band 0 "lowered at a change point".
-    prio: Vec<Option<(u8, u64)>>,
+    /// Per task id: `(band, key)` as [`packed`] makes it ([`UNSET`] before the task is seen); band 1
+    /// is "never lowered", band 0 "lowered at a change point".
+    prio: Vec<u128>,
     /// `(choice number, lowered priority)`, sorted by choice number.
     change_points: Vec<(u64, u64)>,
     next_change: usize,
@@ -152,18 +153,18 @@ impl Pct {
     }
 
     #[inline]
-    fn priority(&mut self, t: TaskId) -> (u8, u64) {
+    fn priority(&mut self, t: TaskId) -> u128 {
         let i = t.as_u32() as usize;
         if self.prio.len() <= i {
-            self.prio.resize((i + 1).max(8), None);
+            self.prio.resize((i + 1).max(8), UNSET);
         }
         match self.prio[i] {
-            Some(p) => p,
-            None => {
-                let p = (1, self.rng.next_u64());
-                self.prio[i] = Some(p);
+            UNSET => {
+                let p = packed(1, self.rng.next_u64());
+                self.prio[i] = p;
                 p
             }
+            p => p,
         }
     }
 
@@ -180,10 +181,11 @@ impl Pct {
     #[inline]
     fn top_of(&mut self, tasks: impl Iterator<Item = TaskId>) -> usize {
         let mut best = 0;
-        let mut best_key = (0u8, 0u64, std::cmp::Reverse(TaskId::from_u32(u32::MAX)));
+        let mut best_key = 0u128;
         for (i, t) in tasks.enumerate() {
-            let (band, key) = self.priority(t);
-            let k = (band, key, std::cmp::Reverse(t));
+            // `(band, key, Reverse(task id))` compared as one number: the packed priority above
+            // the bit-inverted id, so that equal priorities go to the lower id.
+            let k = self.priority(t) << 32 | u128::from(u32::MAX - t.as_u32());
             if i == 0 || k > best_key {
                 best = i;
                 best_key = k;
@@ -191,6 +193,16 @@ impl Pct {
         }
         best
     }
+}
+
+/// A task with no priority yet.
+const UNSET: u128 = 0;
+
+/// Priority `(band, key)` as one number ordered as the pair: `1 + (band·2⁶⁴ + key)`, above
+/// [`UNSET`].
+#[inline]
+fn packed(band: u8, key: u64) -> u128 {
+    1 + (u128::from(band) << 64 | u128::from(key))
 }
 
 impl Scheduler for Pct {
@@ -252,7 +264,7 @@ impl Scheduler for Pct {
             if at == self.choices {
                 self.next_change += 1;
                 let t = choice.runnable[i];
-                self.prio[t.as_u32() as usize] = Some((0, low));
+                self.prio[t.as_u32() as usize] = packed(0, low);
                 i = self.top(choice.runnable);
             }
         }
@@ -261,7 +273,7 @@ impl Scheduler for Pct {
         self.streak = (Some(t), if spinning { self.streak.1 + 1 } else { 1 });
         if self.streak.1 > SPIN_LIMIT {
             // Below every other task, lowered ones included (their keys are >= 0 in band 0).
-            self.prio[t.as_u32() as usize] = Some((0, 0));
+            self.prio[t.as_u32() as usize] = packed(0, 0);
             self.streak = (None, 0);
             i = self.top(choice.runnable);
         }
