@@ -154,18 +154,22 @@ impl Pct {
 
     #[inline]
     fn priority(&mut self, t: TaskId) -> u128 {
+        match self.prio.get(t.as_u32() as usize) {
+            Some(&p) if p != UNSET => p,
+            _ => self.first_priority(t),
+        }
+    }
+
+    /// A task seen for the first time gets a random key in band 1.
+    #[inline(never)]
+    fn first_priority(&mut self, t: TaskId) -> u128 {
         let i = t.as_u32() as usize;
         if self.prio.len() <= i {
             self.prio.resize((i + 1).max(8), UNSET);
         }
-        match self.prio[i] {
-            UNSET => {
-                let p = packed(1, self.rng.next_u64());
-                self.prio[i] = p;
-                p
-            }
-            p => p,
-        }
+        let p = packed(1, self.rng.next_u64());
+        self.prio[i] = p;
+        p
     }
 
     /// Index of the highest-priority runnable task (ties, which need equal 64-bit keys, go to the
@@ -268,7 +272,10 @@ impl Scheduler for Pct {
                 i = self.top(choice.runnable);
             }
         }
-        let t = choice.runnable[i];
+        let t = match choice.runnable.as_slice() {
+            Some(s) => s[i],
+            None => choice.runnable[i],
+        };
         let spinning = self.streak.0 == Some(t) && choice.previous == Some(t);
         self.streak = (Some(t), if spinning { self.streak.1 + 1 } else { 1 });
         if self.streak.1 > SPIN_LIMIT {
