@@ -943,7 +943,12 @@ impl Core {
                 Ok(Poll::Pending) => {
                     let mut tasks = self.tasks.borrow_mut();
                     let slot = &mut tasks[id.index()];
-                    slot.run = Some((fut, waker));
+                    // The slot is empty: its future was taken above, and nothing else fills a
+                    // slot but `spawn`, which makes a new one. Forgetting the (empty) old value
+                    // spares the drop code a plain assignment would run.
+                    let old = slot.run.replace((fut, waker));
+                    debug_assert!(old.is_none(), "a polled task's slot was refilled");
+                    std::mem::forget(old);
                     let requeue = slot.cancel && !slot.queued;
                     let yielded = slot.queued;
                     drop(tasks);
