@@ -822,40 +822,46 @@ impl Core {
             self.step.set(step);
             at.poll_started(step, id, chosen);
             if id == MAIN {
-                let out = self.poll_main(main.as_mut(), &main_waker);
+                let out = if tracing::level_enabled!(tracing::Level::INFO) {
+                    let _entered = self.task_span(MAIN).entered();
+                    self.poll_main(main.as_mut(), &main_waker)
+                } else {
+                    self.poll_main(main.as_mut(), &main_waker)
+                };
                 at.poll_done(step);
                 if out.is_some() {
                     return out;
                 }
             } else {
-                self.poll_task(id);
+                if tracing::level_enabled!(tracing::Level::INFO) {
+                    self.poll_task_in_span(id);
+                } else {
+                    self.poll_task(id);
+                }
                 at.poll_done(step);
             }
         }
     }
 
-    /// Enters the `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`. When no
-    /// subscriber wants `INFO` (tracing's global level hint, one atomic load) no span is built at
-    /// all; the name is only looked up for an enabled span.
-    #[inline]
-    fn enter_task_span(&self, id: TaskId) -> Option<tracing::span::EnteredSpan> {
-        if tracing::level_enabled!(tracing::Level::INFO) {
-            self.enter_task_span_slow(id)
-        } else {
-            None
+    /// The `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`, entered by the
+    /// run loop only when tracing's global level hint enables `INFO` (one atomic load), so that
+    /// a run without a subscriber builds no span at all. The name is looked up for an enabled
+    /// span only.
+    #[inline(never)]
+    fn task_span(&self, id: TaskId) -> tracing::Span {
+        let span = tracing::info_span!("task", id = id.as_u32(), name = tracing::field::Empty);
+        if !span.is_disabled() {
+            if let Some(n) = self.task_name(id) {
+                span.record("name", &*n);
+            }
         }
+        span
     }
 
     #[inline(never)]
-    fn enter_task_span_slow(&self, id: TaskId) -> Option<tracing::span::EnteredSpan> {
-        let span = tracing::info_span!("task", id = id.as_u32(), name = tracing::field::Empty);
-        if span.is_disabled() {
-            return None;
-        }
-        if let Some(n) = self.task_name(id) {
-            span.record("name", &*n);
-        }
-        Some(span.entered())
+    fn poll_task_in_span(&self, id: TaskId) {
+        let _entered = self.task_span(id).entered();
+        self.poll_task(id);
     }
 
     fn poll_main<F: Future>(&self, main: Pin<&mut F>, waker: &Waker) -> Option<F::Output> {
@@ -873,7 +879,6 @@ impl Core {
             return None;
         }
         self.set_current(Some(MAIN));
-        let _span = self.enter_task_span(MAIN);
         self.emit(EventKind::Poll);
         let mut cx = Context::from_waker(waker);
         let res = panic::catch_user(|| main.poll(&mut cx));
@@ -928,7 +933,6 @@ impl Core {
             return;
         };
         self.set_current(Some(id));
-        let _span = self.enter_task_span(id);
         self.emit(EventKind::Poll);
         if cancel {
             let dropped = panic::catch_user(move || drop(fut));
