@@ -85,6 +85,9 @@ pub struct Pct {
     depth: u32,
     pinned_steps: Option<u64>,
     max_seen: Option<u64>,
+    /// A fork: it keeps the learned estimate it was forked with and learns nothing more, so one
+    /// fork can run schedule after schedule (see [`Scheduler::fork`]).
+    frozen: bool,
     rng: ChaCha8Rng,
     /// Per task id: `(band, key)` as [`packed`] makes it ([`UNSET`] before the task is seen); band 1
     /// is "never lowered", band 0 "lowered at a change point".
@@ -119,6 +122,7 @@ impl Pct {
             depth,
             pinned_steps: None,
             max_seen: None,
+            frozen: false,
             rng: chacha_from_seed(0),
             prio: Vec::new(),
             change_points: Vec::new(),
@@ -211,11 +215,14 @@ fn packed(band: u8, key: u64) -> u128 {
 
 impl Scheduler for Pct {
     fn learns(&self) -> bool {
-        true
+        !self.frozen
     }
 
     fn fork(&self) -> Option<Box<dyn Scheduler>> {
-        Some(Box::new(self.clone()))
+        Some(Box::new(Pct {
+            frozen: true,
+            ..self.clone()
+        }))
     }
 
     fn name(&self) -> String {
@@ -292,6 +299,9 @@ impl Scheduler for Pct {
     }
 
     fn end_run(&mut self, decisions: &[Decision], _failed: bool) {
+        if self.frozen {
+            return;
+        }
         let k = decisions
             .iter()
             .filter(|d| matches!(d, Decision::Task { .. }))
