@@ -188,15 +188,12 @@ impl Pct {
 
     #[inline]
     fn top_of(&mut self, tasks: impl Iterator<Item = TaskId>) -> usize {
-        let mut best = 0;
-        let mut best_key = 0u128;
+        // `(band, key, Reverse(task id))`, highest first: the packed priority, then the lower id.
+        let (mut best, mut best_p, mut best_t) = (0, 0u128, TaskId::from_u32(u32::MAX));
         for (i, t) in tasks.enumerate() {
-            // `(band, key, Reverse(task id))` compared as one number: the packed priority above
-            // the bit-inverted id, so that equal priorities go to the lower id.
-            let k = self.priority(t) << 32 | u128::from(u32::MAX - t.as_u32());
-            if i == 0 || k > best_key {
-                best = i;
-                best_key = k;
+            let p = self.priority(t);
+            if i == 0 || p > best_p || (p == best_p && t < best_t) {
+                (best, best_p, best_t) = (i, p, t);
             }
         }
         best
