@@ -3,7 +3,10 @@
 //! 1. **Throughput**: schedules per second on shuttle's own kind of workload — 3 tasks, each doing
 //!    10 × (lock a mutex, add 1, unlock, yield); the main task joins them and checks the count —
 //!    with each tool's own mutex (`detsim::sync::Mutex`, `shuttle::sync::Mutex`), for uniform
-//!    Random and for PCT of depth 3. Interleaved rounds, median of the per-round ratios.
+//!    Random and for PCT of depth 3. Interleaved rounds, median of the per-round ratios. A third
+//!    contender, the *floor* (`common/floor.rs`: a minimal seeded executor with a fair lock and
+//!    nothing else), runs the same workload under Random, to show what the least possible work
+//!    costs on the same machine in the same rounds.
 //! 2. **Schedules to the first bug**: for each demonstration program of `tests/common/demos.rs`
 //!    and a shuttle version of it written the way a shuttle user would (threads and
 //!    `shuttle::sync`, or shuttle's async tasks where the program needs cancellation), the number
@@ -16,14 +19,17 @@
 //!    single-schedule run per seed (failing schedules count and do not stop the loop).
 //!
 //! `cargo bench --bench explore` (`-- --quick` for fewer rounds and seeds, `-- --throughput`,
-//! `-- --bugs` or `-- --demos` for one part; `-- --only detsim|shuttle random|pct N` runs one
-//! tool on the lock workload alone, for callgrind).
+//! `-- --bugs` or `-- --demos` for one part; `-- --only detsim|shuttle random|pct N` or
+//! `-- --only floor random N` runs one tool on the lock workload alone, for callgrind).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 #[path = "common/mod.rs"]
 mod bench_common;
+
+#[path = "common/floor.rs"]
+mod floor;
 
 /// Counts allocations for `--allocs`; every other part runs with counting switched off.
 #[global_allocator]
@@ -80,6 +86,34 @@ fn shuttle_workload() {
     assert_eq!(*m.lock().unwrap(), (TASKS * ROUNDS) as u32);
 }
 
+/// The lock workload on the floor executor (`common/floor.rs`).
+async fn floor_workload() {
+    let m = Rc::new(floor::Mutex::default());
+    let count = Rc::new(std::cell::Cell::new(0u32));
+    let done = Rc::new(floor::Latch::new(TASKS));
+    for _ in 0..TASKS {
+        let (m, count, done) = (m.clone(), count.clone(), done.clone());
+        floor::spawn(async move {
+            for _ in 0..ROUNDS {
+                let _g = m.lock().await;
+                count.set(count.get() + 1);
+                drop(_g);
+                floor::yield_now().await;
+            }
+            done.count_down();
+        });
+    }
+    done.wait().await;
+    assert_eq!(count.get(), (TASKS * ROUNDS) as u32);
+}
+
+/// `n` schedules of the lock workload on the floor executor, seeds `0..n`.
+fn floor_explore(n: u64) {
+    for seed in 0..n {
+        floor::run(seed, floor_workload());
+    }
+}
+
 fn time(f: impl FnOnce()) -> Duration {
     let t = Instant::now();
     f();
@@ -127,26 +161,37 @@ fn throughput(quick: bool) {
     println!(
         "\nexploration throughput, {TASKS} tasks × {ROUNDS} × (lock, add, unlock, yield), each \
          tool's own Mutex; {reps} interleaved rounds of {n_detsim} detsim / {n_shuttle} shuttle \
-         schedules"
+         schedules; the floor (a minimal seeded executor, Random) runs {n_detsim} in each round"
     );
     println!(
-        "{:<26} {:>16} {:>16} {:>14}",
-        "algorithm", "detsim sched/s", "shuttle sched/s", "median ratio"
+        "{:<26} {:>15} {:>15} {:>14} {:>13} {:>13}",
+        "algorithm",
+        "detsim sched/s",
+        "shuttle sched/s",
+        "floor sched/s",
+        "detsim ratio",
+        "floor ratio"
     );
     for (name, d, s) in rows {
-        let (mut dr, mut sr, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut dr, mut sr, mut fr, mut ratios, mut floor_ratios) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
             let a = n_detsim as f64 / d(n_detsim).as_secs_f64();
             let b = n_shuttle as f64 / s(n_shuttle as u64).as_secs_f64();
+            let f = n_detsim as f64 / time(|| floor_explore(n_detsim)).as_secs_f64();
             dr.push(a);
             sr.push(b);
+            fr.push(f);
             ratios.push(a / b);
+            floor_ratios.push(f / b);
         }
         println!(
-            "{name:<26} {:>16.0} {:>16.0} {:>13.1}×",
+            "{name:<26} {:>15.0} {:>15.0} {:>14.0} {:>12.1}× {:>12.1}×",
             median(dr),
             median(sr),
-            median(ratios)
+            median(fr),
+            median(ratios),
+            median(floor_ratios)
         );
     }
 }
@@ -885,9 +930,12 @@ fn main() {
                     .explore(detsim_workload)
                     .unwrap();
             }
+            "floor" if !pct => floor_explore(n),
             "shuttle" if pct => shuttle::check_pct(shuttle_workload, n as usize, 3),
             "shuttle" => shuttle::check_random(shuttle_workload, n as usize),
-            other => panic!("--only TOOL ALGO N: TOOL is detsim or shuttle, not {other:?}"),
+            other => panic!(
+                "--only TOOL ALGO N: TOOL is detsim, shuttle or floor (random only), not {other:?}"
+            ),
         }
         return;
     }

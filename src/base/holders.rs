@@ -11,10 +11,13 @@ use super::TaskId;
 ///
 /// # Invariants
 ///
-/// `first` is empty only when `rest` is; the list is `first` followed by `rest`.
+/// `first` is empty only when `rest` is; the list is `first` followed by `rest`; `more` is
+/// whether `rest` is non-empty.
 #[derive(Debug, Default)]
 pub(crate) struct Holders {
     first: Cell<Option<TaskId>>,
+    /// Whether `rest` has a task, so that a single holder's release never borrows `rest`.
+    more: Cell<bool>,
     rest: RefCell<Vec<TaskId>>,
 }
 
@@ -26,26 +29,34 @@ impl Holders {
             self.first.set(Some(t));
         } else {
             self.rest.borrow_mut().push(t);
+            self.more.set(true);
         }
     }
 
     /// `t` no longer holds the resource: its place goes to the last holder, as `swap_remove`.
     #[inline]
     pub(crate) fn remove(&self, t: TaskId) {
-        if self.first.get() == Some(t) {
-            let last = self.rest.borrow_mut().pop();
-            self.first.set(last);
+        if self.first.get() == Some(t) && !self.more.get() {
+            self.first.set(None);
         } else {
-            let mut rest = self.rest.borrow_mut();
-            if let Some(i) = rest.iter().position(|h| *h == t) {
-                rest.swap_remove(i);
-            }
+            self.remove_among_many(t);
         }
+    }
+
+    fn remove_among_many(&self, t: TaskId) {
+        let mut rest = self.rest.borrow_mut();
+        if self.first.get() == Some(t) {
+            self.first.set(rest.pop());
+        } else if let Some(i) = rest.iter().position(|h| *h == t) {
+            rest.swap_remove(i);
+        }
+        self.more.set(!rest.is_empty());
     }
 
     /// Nobody holds the resource.
     pub(crate) fn clear(&self) {
         self.first.set(None);
+        self.more.set(false);
         self.rest.borrow_mut().clear();
     }
 

@@ -634,9 +634,8 @@ where
             return self.run_parallel(indices, self.settings.jobs, prior, &over_budget);
         }
         let mut ran_count = warm_runs + prior;
-        // A scheduler that learns nothing is the same after every run (begin_run reseeds it), so
-        // one instance serves every schedule; a learning one runs each schedule on a fresh fork.
-        let learns = template.learns();
+        // A fork that learns nothing is the same after every run (begin_run reseeds it), so one
+        // fork serves every schedule; a fork that learns runs one schedule only.
         let mut spare: Option<Box<dyn Scheduler>> = None;
         for i in indices.iter() {
             if over_budget() {
@@ -660,7 +659,7 @@ where
                     return Err(found);
                 }
             }
-            if !learns {
+            if !sched.learns() {
                 spare = Some(sched);
             }
             // The log of a passing schedule is not needed any more: the next run records into it.
@@ -768,6 +767,7 @@ where
                             c.seed = seed;
                             template = run_once(c, template, make()).1;
                         }
+                        let mut spare: Option<Box<dyn Scheduler>> = None;
                         loop {
                             let k = next.fetch_add(1, Ordering::Relaxed);
                             let Some(i) = indices.nth(k) else { return };
@@ -783,7 +783,10 @@ where
                             }
                             let mut c = config.clone();
                             c.seed = schedule_seed(base, i);
-                            let sched = template.fork().expect("forkable");
+                            let sched = match spare.take() {
+                                Some(s) => s,
+                                None => template.fork().expect("forkable"),
+                            };
                             let (out, sched) = run_once(c, sched, make());
                             *ran_below.lock().unwrap() += 1;
                             tally.lock().unwrap().count(&out.decisions, out.steps);
@@ -793,6 +796,10 @@ where
                                 if slot.as_ref().is_none_or(|(j, ..)| i < *j) {
                                     *slot = Some((i, out.decisions, f, sched.name()));
                                 }
+                            } else if !sched.learns() {
+                                // As in the sequential loop: a fork that learns nothing serves
+                                // the next schedule too.
+                                spare = Some(sched);
                             }
                         }
                     })

@@ -684,10 +684,15 @@ impl Core {
     }
 
     /// Fires every due timer, in (deadline, insertion) order.
+    #[inline]
     fn fire_due_timers(&self) {
-        if !self.clock.borrow().has_timers() {
-            return;
+        if self.clock.borrow().has_timers() {
+            self.fire_due_timers_slow();
         }
+    }
+
+    #[inline(never)]
+    fn fire_due_timers_slow(&self) {
         loop {
             let due = self.clock.borrow_mut().pop_due();
             let Some((deadline, waker)) = due else { break };
@@ -721,12 +726,21 @@ impl Core {
     /// Picks the next task, asking the scheduler when there is a choice (then `true`). `None`
     /// when the scheduler failed, which is then the run's failure. (An `Option` of 8 bytes comes
     /// back in a register; a `Result` carrying the error's `String` came back through memory.)
+    #[inline]
     fn pick(&self) -> Option<(TaskId, bool)> {
         let mut ready = self.ready.borrow_mut();
-        let n = ready.len();
-        if n == 1 {
+        if ready.len() == 1 {
             return Some((ready.remove(0), false));
         }
+        drop(ready);
+        self.choose()
+    }
+
+    /// [`pick`](Self::pick) among several runnable tasks: the scheduler's decision, recorded.
+    #[inline(never)]
+    fn choose(&self) -> Option<(TaskId, bool)> {
+        let mut ready = self.ready.borrow_mut();
+        let n = ready.len();
         let choice = TaskChoice {
             runnable: ready.view(),
             step: self.step.get() + 1,
@@ -808,21 +822,32 @@ impl Core {
             self.step.set(step);
             at.poll_started(step, id, chosen);
             if id == MAIN {
-                let out = self.poll_main(main.as_mut(), &main_waker);
+                let out = if tracing::level_enabled!(tracing::Level::INFO) {
+                    let _entered = self.task_span(MAIN).entered();
+                    self.poll_main(main.as_mut(), &main_waker)
+                } else {
+                    self.poll_main(main.as_mut(), &main_waker)
+                };
                 at.poll_done(step);
                 if out.is_some() {
                     return out;
                 }
             } else {
-                self.poll_task(id);
+                if tracing::level_enabled!(tracing::Level::INFO) {
+                    self.poll_task_in_span(id);
+                } else {
+                    self.poll_task(id);
+                }
                 at.poll_done(step);
             }
         }
     }
 
-    /// The `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`. With no subscriber
-    /// interested this is one atomic load; the name is only looked up for an enabled span.
-    #[inline]
+    /// The `tracing` span a poll of `id` runs in: `task{id=3 name="reader"}`, entered by the
+    /// run loop only when tracing's global level hint enables `INFO` (one atomic load), so that
+    /// a run without a subscriber builds no span at all. The name is looked up for an enabled
+    /// span only.
+    #[inline(never)]
     fn task_span(&self, id: TaskId) -> tracing::Span {
         let span = tracing::info_span!("task", id = id.as_u32(), name = tracing::field::Empty);
         if !span.is_disabled() {
@@ -831,6 +856,12 @@ impl Core {
             }
         }
         span
+    }
+
+    #[inline(never)]
+    fn poll_task_in_span(&self, id: TaskId) {
+        let _entered = self.task_span(id).entered();
+        self.poll_task(id);
     }
 
     fn poll_main<F: Future>(&self, main: Pin<&mut F>, waker: &Waker) -> Option<F::Output> {
@@ -848,8 +879,6 @@ impl Core {
             return None;
         }
         self.set_current(Some(MAIN));
-        let span = self.task_span(MAIN);
-        let _entered = span.enter();
         self.emit(EventKind::Poll);
         let mut cx = Context::from_waker(waker);
         let res = panic::catch_user(|| main.poll(&mut cx));
@@ -904,8 +933,6 @@ impl Core {
             return;
         };
         self.set_current(Some(id));
-        let span = self.task_span(id);
-        let _entered = span.enter();
         self.emit(EventKind::Poll);
         if cancel {
             let dropped = panic::catch_user(move || drop(fut));
@@ -920,7 +947,12 @@ impl Core {
                 Ok(Poll::Pending) => {
                     let mut tasks = self.tasks.borrow_mut();
                     let slot = &mut tasks[id.index()];
-                    slot.run = Some((fut, waker));
+                    // The slot is empty: its future was taken above, and nothing else fills a
+                    // slot but `spawn`, which makes a new one. Forgetting the (empty) old value
+                    // spares the drop code a plain assignment would run.
+                    let old = slot.run.replace((fut, waker));
+                    debug_assert!(old.is_none(), "a polled task's slot was refilled");
+                    std::mem::forget(old);
                     let requeue = slot.cancel && !slot.queued;
                     let yielded = slot.queued;
                     drop(tasks);

@@ -95,6 +95,9 @@ impl Core {
         &self,
         pending: Vec<UnobservedTask>,
     ) -> (Option<FailureKind>, Vec<UnobservedTask>) {
+        if pending.is_empty() && self.panicked.borrow().is_empty() {
+            return (None, pending); // the common case: nothing to judge, nothing allocated
+        }
         let policy = self.config.unseen;
         let panicked = std::mem::take(&mut *self.panicked.borrow_mut());
         let mut all: Vec<(OnUnseen, UnobservedTask)> = Vec::new();

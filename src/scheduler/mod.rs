@@ -190,6 +190,11 @@ pub trait Scheduler {
     /// `DETSIM_SEED` replay exact and parallel jobs find what one thread finds. `None` (the
     /// default) for a scheduler whose runs depend on the order of earlier runs by design, such as
     /// an exhaustive search; explorations run those sequentially on one instance.
+    ///
+    /// A fork that learns nothing more (its [`learns`](Scheduler::learns) is `false`, as for
+    /// detsim's `Pct` and `Urw`, whose forks keep the estimates they were forked with) is reused
+    /// for the next schedule, since [`begin_run`](Scheduler::begin_run) resets it to the same
+    /// state; a fork that still learns is used for one schedule only.
     fn fork(&self) -> Option<Box<dyn Scheduler>> {
         None
     }

@@ -85,9 +85,13 @@ pub struct Pct {
     depth: u32,
     pinned_steps: Option<u64>,
     max_seen: Option<u64>,
+    /// A fork: it keeps the learned estimate it was forked with and learns nothing more, so one
+    /// fork can run schedule after schedule (see [`Scheduler::fork`]).
+    frozen: bool,
     rng: ChaCha8Rng,
-    /// Per task id: `(band, key)`; band 1 is "never lowered", band 0 "lowered at a change point".
-    prio: Vec<Option<(u8, u64)>>,
+    /// Per task id: `(band, key)` as [`packed`] makes it ([`UNSET`] before the task is seen); band 1
+    /// is "never lowered", band 0 "lowered at a change point".
+    prio: Vec<u128>,
     /// `(choice number, lowered priority)`, sorted by choice number.
     change_points: Vec<(u64, u64)>,
     next_change: usize,
@@ -118,6 +122,7 @@ impl Pct {
             depth,
             pinned_steps: None,
             max_seen: None,
+            frozen: false,
             rng: chacha_from_seed(0),
             prio: Vec::new(),
             change_points: Vec::new(),
@@ -152,19 +157,23 @@ impl Pct {
     }
 
     #[inline]
-    fn priority(&mut self, t: TaskId) -> (u8, u64) {
+    fn priority(&mut self, t: TaskId) -> u128 {
+        match self.prio.get(t.as_u32() as usize) {
+            Some(&p) if p != UNSET => p,
+            _ => self.first_priority(t),
+        }
+    }
+
+    /// A task seen for the first time gets a random key in band 1.
+    #[inline(never)]
+    fn first_priority(&mut self, t: TaskId) -> u128 {
         let i = t.as_u32() as usize;
         if self.prio.len() <= i {
-            self.prio.resize((i + 1).max(8), None);
+            self.prio.resize((i + 1).max(8), UNSET);
         }
-        match self.prio[i] {
-            Some(p) => p,
-            None => {
-                let p = (1, self.rng.next_u64());
-                self.prio[i] = Some(p);
-                p
-            }
-        }
+        let p = packed(1, self.rng.next_u64());
+        self.prio[i] = p;
+        p
     }
 
     /// Index of the highest-priority runnable task (ties, which need equal 64-bit keys, go to the
@@ -179,27 +188,38 @@ impl Pct {
 
     #[inline]
     fn top_of(&mut self, tasks: impl Iterator<Item = TaskId>) -> usize {
-        let mut best = 0;
-        let mut best_key = (0u8, 0u64, std::cmp::Reverse(TaskId::from_u32(u32::MAX)));
+        // `(band, key, Reverse(task id))`, highest first: the packed priority, then the lower id.
+        let (mut best, mut best_p, mut best_t) = (0, 0u128, TaskId::from_u32(u32::MAX));
         for (i, t) in tasks.enumerate() {
-            let (band, key) = self.priority(t);
-            let k = (band, key, std::cmp::Reverse(t));
-            if i == 0 || k > best_key {
-                best = i;
-                best_key = k;
+            let p = self.priority(t);
+            if i == 0 || p > best_p || (p == best_p && t < best_t) {
+                (best, best_p, best_t) = (i, p, t);
             }
         }
         best
     }
 }
 
+/// A task with no priority yet.
+const UNSET: u128 = 0;
+
+/// Priority `(band, key)` as one number ordered as the pair: `1 + (band·2⁶⁴ + key)`, above
+/// [`UNSET`].
+#[inline]
+fn packed(band: u8, key: u64) -> u128 {
+    1 + (u128::from(band) << 64 | u128::from(key))
+}
+
 impl Scheduler for Pct {
     fn learns(&self) -> bool {
-        true
+        !self.frozen
     }
 
     fn fork(&self) -> Option<Box<dyn Scheduler>> {
-        Some(Box::new(self.clone()))
+        Some(Box::new(Pct {
+            frozen: true,
+            ..self.clone()
+        }))
     }
 
     fn name(&self) -> String {
@@ -252,16 +272,19 @@ impl Scheduler for Pct {
             if at == self.choices {
                 self.next_change += 1;
                 let t = choice.runnable[i];
-                self.prio[t.as_u32() as usize] = Some((0, low));
+                self.prio[t.as_u32() as usize] = packed(0, low);
                 i = self.top(choice.runnable);
             }
         }
-        let t = choice.runnable[i];
+        let t = match choice.runnable.as_slice() {
+            Some(s) => s[i],
+            None => choice.runnable[i],
+        };
         let spinning = self.streak.0 == Some(t) && choice.previous == Some(t);
         self.streak = (Some(t), if spinning { self.streak.1 + 1 } else { 1 });
         if self.streak.1 > SPIN_LIMIT {
             // Below every other task, lowered ones included (their keys are >= 0 in band 0).
-            self.prio[t.as_u32() as usize] = Some((0, 0));
+            self.prio[t.as_u32() as usize] = packed(0, 0);
             self.streak = (None, 0);
             i = self.top(choice.runnable);
         }
@@ -273,6 +296,9 @@ impl Scheduler for Pct {
     }
 
     fn end_run(&mut self, decisions: &[Decision], _failed: bool) {
+        if self.frozen {
+            return;
+        }
         let k = decisions
             .iter()
             .filter(|d| matches!(d, Decision::Task { .. }))

@@ -76,6 +76,9 @@ pub struct Urw {
     run_steps: Vec<u64>,
     /// The step of the latest task choice in this run.
     last_step: u64,
+    /// A fork: it keeps the estimates it was forked with and learns nothing more, so one fork
+    /// can run schedule after schedule (see [`Scheduler::fork`]).
+    frozen: bool,
 }
 
 impl Urw {
@@ -90,6 +93,7 @@ impl Urw {
             run_parent: Vec::new(),
             run_steps: Vec::new(),
             last_step: 0,
+            frozen: false,
         }
     }
 
@@ -153,11 +157,14 @@ impl Default for Urw {
 
 impl Scheduler for Urw {
     fn learns(&self) -> bool {
-        true
+        !self.frozen
     }
 
     fn fork(&self) -> Option<Box<dyn Scheduler>> {
-        Some(Box::new(self.clone()))
+        Some(Box::new(Urw {
+            frozen: true,
+            ..self.clone()
+        }))
     }
 
     fn name(&self) -> String {
@@ -211,6 +218,9 @@ impl Scheduler for Urw {
     }
 
     fn end_run(&mut self, decisions: &[Decision], _failed: bool) {
+        if self.frozen {
+            return;
+        }
         // The choices each task won (from the log), or more if it was also seen running alone.
         let mut won: Vec<u64> = Vec::new();
         for d in decisions {

@@ -68,7 +68,7 @@ pub use errors::{
 };
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
-pub use mutex::{Mutex, MutexGuard};
+pub use mutex::{Mutex, MutexGuard, MutexLock};
 pub use queue::{GetNowaitError, LifoQueue, PriorityQueue, PutNowaitError, Queue};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphorePermit};

@@ -2,10 +2,13 @@
 
 use std::cell::{RefCell, RefMut};
 use std::fmt;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
-use super::lock::{Lock, LockGuard};
+use super::lock::{Acquire, Lock, LockGuard};
 
 /// Data behind a [`Lock`]: the same FIFO, asyncio semantics, with the data reachable only through
 /// the guard.
@@ -64,12 +67,13 @@ impl<T> Mutex<T> {
         }
     }
 
-    /// Waits for the lock (FIFO) and returns a guard to the data.
-    pub async fn lock(&self) -> MutexGuard<'_, T> {
-        let guard = self.lock.acquire().await;
-        MutexGuard {
-            data: self.data.borrow_mut(),
-            _guard: guard,
+    /// Waits for the lock (FIFO) and returns a guard to the data. Dropping the future before it
+    /// completes gives up the place in line, as cancelling `Lock::acquire` does.
+    #[inline]
+    pub fn lock(&self) -> MutexLock<'_, T> {
+        MutexLock {
+            mutex: self,
+            acquire: self.lock.acquire(),
         }
     }
 
@@ -98,6 +102,38 @@ impl<T> Mutex<T> {
     /// The data.
     pub fn into_inner(self) -> T {
         self.data.into_inner()
+    }
+}
+
+/// The future returned by [`Mutex::lock`]: it waits as [`Lock::acquire`] does, then borrows the
+/// data.
+#[must_use = "futures do nothing unless awaited"]
+pub struct MutexLock<'a, T> {
+    mutex: &'a Mutex<T>,
+    acquire: Acquire,
+}
+
+impl<T> fmt::Debug for MutexLock<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MutexLock")
+            .field("acquire", &self.acquire)
+            .finish()
+    }
+}
+
+impl<'a, T> Future for MutexLock<'a, T> {
+    type Output = MutexGuard<'a, T>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.acquire).poll(cx) {
+            Poll::Ready(guard) => Poll::Ready(MutexGuard {
+                data: this.mutex.data.borrow_mut(),
+                _guard: guard,
+            }),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
