@@ -17,7 +17,7 @@
 //! * The shared state gets a new run id for every run ([`RtShared::renew`]), so primitives
 //!   created in one run and used in the next still register anew.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::ResourceInfo;
@@ -39,12 +39,12 @@ pub(super) struct Spare {
 }
 
 thread_local! {
-    static SPARE: Cell<Option<Spare>> = const { Cell::new(None) };
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
 }
 
 /// Takes this thread's spare memory (or empty structures when there is none).
 pub(super) fn take() -> Spare {
-    SPARE.with(|s| s.take()).unwrap_or_else(|| Spare {
+    SPARE.with(|s| s.borrow_mut().take()).unwrap_or_else(|| Spare {
         wakers: Vec::with_capacity(8),
         ..Spare::default()
     })
@@ -77,19 +77,19 @@ pub(super) fn put(mut spare: Spare) {
         spare.wakers = Vec::new();
         spare.shared = None;
     }
-    SPARE.with(|s| s.set(Some(spare)));
+    SPARE.with(|s| *s.borrow_mut() = Some(spare));
 }
 
 /// Returns a run's decision log to the spare memory once its reader is done with it, so that the
 /// next run records into the same buffer.
 pub(crate) fn recycle_decisions(mut log: Vec<Decision>) {
     SPARE.with(|s| {
-        if let Some(mut spare) = s.take() {
+        // In place: the spare is not moved out and back for a vector's worth of work.
+        if let Some(spare) = s.borrow_mut().as_mut() {
             if spare.decisions.capacity() < log.capacity() && log.capacity() <= KEEP_DECISIONS {
                 log.clear();
                 spare.decisions = log;
             }
-            s.set(Some(spare));
         }
     });
 }
