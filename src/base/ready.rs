@@ -129,13 +129,16 @@ impl ReadyQueue {
 
     /// Removes and returns the task at `i` (0 is the head), keeping the order of the others.
     ///
-    /// The small queue's cases are inlined at the call site: the head of any queue (a bump of
-    /// `head`: FIFO order) and any other index of a queue of at most eight (a short shift).
+    /// The small queue's cases are inlined at the call site: the head of a queue of any length
+    /// (a bump of `head`: FIFO order) and any other index of a queue of at most eight (a short
+    /// shift), while fewer than 1,024 slots are spent before `head` (past that, `remove_small`
+    /// decides whether to compact). The inlined part is kept this small on purpose: any larger,
+    /// and the compiler stops inlining it, or the run loop's `pick` around it.
     #[inline]
     pub(crate) fn remove(&mut self, i: usize) -> TaskId {
         if self.large.is_none() {
             let n = self.buf.len() - self.head;
-            if i < n && (i == 0 || n <= 8) {
+            if i < n && (i == 0 || n <= 8) && self.head < 1024 {
                 let at = self.head + i;
                 let t = self.buf[at];
                 // Shift the (at most seven) tasks before it right by one.
@@ -146,8 +149,6 @@ impl ReadyQueue {
                 if self.head == self.buf.len() {
                     self.buf.clear();
                     self.head = 0;
-                } else if self.head >= 1024 && self.head * 2 >= self.buf.len() {
-                    self.compact_front();
                 }
                 return t;
             }
