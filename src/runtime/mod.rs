@@ -1088,8 +1088,10 @@ impl Core {
         self.ready.borrow_mut().clear();
         // Drop the pending timers (their wakers) after the borrow ends; the clock keeps its time,
         // which the report and `RunReport::end_time` read after shutdown.
-        let timers = self.clock.borrow_mut().take_timers();
-        drop(timers);
+        if self.clock.borrow().has_timers() {
+            let timers = self.clock.borrow_mut().take_timers();
+            drop(timers);
+        }
     }
 }
 

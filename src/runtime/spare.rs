@@ -44,10 +44,12 @@ thread_local! {
 
 /// Takes this thread's spare memory (or empty structures when there is none).
 pub(super) fn take() -> Spare {
-    SPARE.with(|s| s.borrow_mut().take()).unwrap_or_else(|| Spare {
-        wakers: Vec::with_capacity(8),
-        ..Spare::default()
-    })
+    SPARE
+        .with(|s| s.borrow_mut().take())
+        .unwrap_or_else(|| Spare {
+            wakers: Vec::with_capacity(8),
+            ..Spare::default()
+        })
 }
 
 /// The most tasks whose slots and wakers a thread keeps between runs: enough for the short
