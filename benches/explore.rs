@@ -20,7 +20,9 @@
 //!
 //! `cargo bench --bench explore` (`-- --quick` for fewer rounds and seeds, `-- --throughput`,
 //! `-- --bugs` or `-- --demos` for one part; `-- --only detsim|shuttle random|pct N` or
-//! `-- --only floor random N` runs one tool on the lock workload alone, for callgrind).
+//! `-- --only floor random N` runs one tool on the lock workload alone, for callgrind;
+//! `-- --only-empty detsim|floor random|pct N` runs N schedules of an empty main, the fixed cost
+//! of a schedule).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -903,6 +905,31 @@ fn main() {
     }
     if args.iter().any(|a| a == "--demos") {
         demos(quick);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--only-empty") {
+        // For callgrind: `--only-empty detsim|floor random|pct N` runs N schedules of an empty
+        // main, which is what every schedule costs before the program does anything.
+        let n: u64 = args[i + 3]
+            .parse()
+            .expect("--only-empty TOOL ALGO N: N is a number");
+        let strategy = match args[i + 2].as_str() {
+            "random" => Strategy::Random,
+            "pct" => Strategy::Pct { depth: 3 },
+            other => panic!("--only-empty TOOL ALGO N: ALGO is random or pct, not {other:?}"),
+        };
+        match args[i + 1].as_str() {
+            "detsim" => {
+                detsim::Builder::new()
+                    .ignore_env()
+                    .schedules(n)
+                    .strategy(strategy)
+                    .explore(|| async {})
+                    .unwrap();
+            }
+            "floor" => (0..n).for_each(|seed| floor::run(seed, async {})),
+            other => panic!("--only-empty TOOL ALGO N: TOOL is detsim or floor, not {other:?}"),
+        }
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--only") {

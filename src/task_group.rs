@@ -257,16 +257,26 @@ fn panic_message(p: &(dyn Any + Send)) -> String {
     }
 }
 
+/// What a child's future, its done callback and its spawner share (one allocation per child).
+struct ChildShared<E> {
+    /// A panic's message, noted as it unwinds.
+    note: RefCell<Option<String>>,
+    /// How the child's future ended, if it returned.
+    end: RefCell<Option<ChildEnd<E>>>,
+    /// The child's own handle, to mark its panic observed: the group reports it.
+    me: RefCell<Option<CancelHandle>>,
+}
+
 pin_project_lite::pin_project! {
     /// Polls `fut`, noting a panic's message before letting it unwind on.
-    struct NotePanic<F> {
+    struct NotePanic<F, E> {
         #[pin]
         fut: F,
-        note: Rc<RefCell<Option<String>>>,
+        shared: Rc<ChildShared<E>>,
     }
 }
 
-impl<F: Future> Future for NotePanic<F> {
+impl<F: Future, E> Future for NotePanic<F, E> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -275,7 +285,7 @@ impl<F: Future> Future for NotePanic<F> {
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(p) => p,
             Err(payload) => {
-                *this.note.borrow_mut() = Some(panic_message(&*payload));
+                *this.shared.note.borrow_mut() = Some(panic_message(&*payload));
                 resume_unwind(payload)
             }
         }
@@ -321,23 +331,27 @@ impl<E: 'static> TaskGroup<E> {
             Phase::Finished => return Err(SpawnError::Finished),
         }
         let state = self.state.clone();
-        let note = Rc::new(RefCell::new(None));
+        let shared = Rc::new(ChildShared {
+            note: RefCell::new(None),
+            end: RefCell::new(None),
+            me: RefCell::new(None),
+        });
         let fut = NotePanic {
             fut,
-            note: note.clone(),
+            shared: shared.clone(),
         };
-        let end: Rc<RefCell<Option<ChildEnd<E>>>> = Rc::new(RefCell::new(None));
-        let e2 = end.clone();
+        let end = shared.clone();
         // However the child ends, its done callback is queued at that moment; the guard lives in
         // the task's future, so it fires even for a child cancelled before it first ran.
-        let me: Rc<RefCell<Option<CancelHandle>>> = Rc::new(RefCell::new(None));
-        let me2 = me.clone();
+        let mine = shared.clone();
         let cb = OnDrop(Some(move || {
-            let outcome = match (e2.borrow_mut().take(), note.borrow_mut().take()) {
+            let ended = mine.end.borrow_mut().take();
+            let note = mine.note.borrow_mut().take();
+            let outcome = match (ended, note) {
                 (Some(end), _) => end,
                 (None, Some(m)) => {
                     // The group reports the panic: it is not an unseen one.
-                    if let Some(c) = me2.borrow_mut().take() {
+                    if let Some(c) = mine.me.borrow_mut().take() {
                         c.mark_observed();
                     }
                     ChildEnd::Failed(ChildFailure::Panicked(m))
@@ -350,17 +364,17 @@ impl<E: 'static> TaskGroup<E> {
             let _cb = cb;
             match fut.await {
                 Ok(v) => {
-                    *end.borrow_mut() = Some(ChildEnd::Ok);
+                    *end.end.borrow_mut() = Some(ChildEnd::Ok);
                     Some(v)
                 }
                 Err(e) => {
-                    *end.borrow_mut() = Some(ChildEnd::Failed(ChildFailure::Error(e)));
+                    *end.end.borrow_mut() = Some(ChildEnd::Failed(ChildFailure::Error(e)));
                     None
                 }
             }
         });
         self.state.live.set(self.state.live.get() + 1);
-        *me.borrow_mut() = Some(h.cancel_handle());
+        *shared.me.borrow_mut() = Some(h.cancel_handle());
         self.state.children.borrow_mut().push(h.cancel_handle());
         Ok(h)
     }

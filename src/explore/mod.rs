@@ -635,8 +635,10 @@ where
         }
         let mut ran_count = warm_runs + prior;
         // A fork that learns nothing is the same after every run (begin_run reseeds it), so one
-        // fork serves every schedule; a fork that learns runs one schedule only.
+        // fork serves every schedule; a fork that learns runs one schedule only. (Asked once: a
+        // portfolio asks each member.)
         let mut spare: Option<Box<dyn Scheduler>> = None;
+        let mut reuse: Option<bool> = None;
         for i in indices.iter() {
             if over_budget() {
                 break;
@@ -659,7 +661,7 @@ where
                     return Err(found);
                 }
             }
-            if !sched.learns() {
+            if *reuse.get_or_insert_with(|| !sched.learns()) {
                 spare = Some(sched);
             }
             // The log of a passing schedule is not needed any more: the next run records into it.
@@ -768,6 +770,7 @@ where
                             template = run_once(c, template, make()).1;
                         }
                         let mut spare: Option<Box<dyn Scheduler>> = None;
+                        let mut reuse: Option<bool> = None;
                         loop {
                             let k = next.fetch_add(1, Ordering::Relaxed);
                             let Some(i) = indices.nth(k) else { return };
@@ -796,7 +799,7 @@ where
                                 if slot.as_ref().is_none_or(|(j, ..)| i < *j) {
                                     *slot = Some((i, out.decisions, f, sched.name()));
                                 }
-                            } else if !sched.learns() {
+                            } else if *reuse.get_or_insert_with(|| !sched.learns()) {
                                 // As in the sequential loop: a fork that learns nothing serves
                                 // the next schedule too.
                                 spare = Some(sched);

@@ -143,7 +143,8 @@ pub(crate) trait JoinSink {
     fn observed(&self) -> bool;
 }
 
-/// The main future's outcome, for handles to the main task (`detsim::task::current()`).
+/// The main future's outcome, for handles to the main task (`detsim::task::current()`). Reused
+/// by the next run on the thread when no handle outlived the run (see `spare`).
 #[derive(Default)]
 pub(crate) struct MainSink {
     pub(crate) done: Cell<bool>,
@@ -296,6 +297,8 @@ pub(crate) struct Core {
     has_failed: Cell<bool>,
     /// What the watchdog thread sees of this run (written only, never read, by the run).
     watch: Rc<watchdog::Watch>,
+    /// The main task's outcome sink (also in its slot's `join`).
+    main_sink: Rc<MainSink>,
 }
 
 /// A panic payload used to unwind a task when the scheduler refuses to produce a random value.
@@ -324,6 +327,14 @@ impl Core {
         if spare.decisions.capacity() == 0 {
             spare.decisions.reserve(64);
         }
+        let main_sink = match spare.main_sink.take() {
+            Some(m) => {
+                m.done.set(false);
+                *m.error.borrow_mut() = None;
+                m
+            }
+            None => Rc::default(),
+        };
         Core {
             shared,
             wakers: RefCell::new(spare.wakers),
@@ -345,6 +356,7 @@ impl Core {
             panicked: RefCell::new(Vec::new()),
             has_failed: Cell::new(false),
             watch,
+            main_sink,
         }
     }
 
@@ -531,6 +543,7 @@ impl Core {
             ready,
             decisions,
             resources,
+            main_sink,
             ..
         } = self;
         spare::put(spare::Spare {
@@ -540,6 +553,7 @@ impl Core {
             ready: ready.into_inner(),
             decisions: decisions.into_inner(),
             resources: resources.into_inner(),
+            main_sink: Some(main_sink),
         });
         (scheduler.into_inner(), config)
     }
@@ -1088,8 +1102,10 @@ impl Core {
         self.ready.borrow_mut().clear();
         // Drop the pending timers (their wakers) after the borrow ends; the clock keeps its time,
         // which the report and `RunReport::end_time` read after shutdown.
-        let timers = self.clock.borrow_mut().take_timers();
-        drop(timers);
+        if self.clock.borrow().has_timers() {
+            let timers = self.clock.borrow_mut().take_timers();
+            drop(timers);
+        }
     }
 }
 

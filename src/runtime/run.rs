@@ -51,7 +51,7 @@ pub(crate) fn run_once<F: Future>(
         spawned_at: None,
         kind: TaskKind::User,
     });
-    core.tasks.borrow_mut()[MAIN.index()].join = Some(Rc::new(MainSink::default()));
+    core.tasks.borrow_mut()[MAIN.index()].join = Some(core.main_sink.clone());
     // On the stack, dropped in place (`set(None)`) with the runtime current.
     let mut main = std::pin::pin!(Some(main));
     /// Clears [`FAST`] when the run ends, however it ends.

@@ -14,15 +14,18 @@
 //!   of an old run can never wake a task of a new one. Otherwise the shared state and the wakers
 //!   are dropped, and the next run builds new ones (the old wakers then see a finished run and do
 //!   nothing).
+//! * The main task's outcome sink is reused only when nothing outside the core holds it (a
+//!   handle from `task::current()` kept past the run keeps reading its own run's outcome).
 //! * The shared state gets a new run id for every run ([`RtShared::renew`]), so primitives
 //!   created in one run and used in the next still register anew.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use super::ResourceInfo;
-use super::TaskSlot;
+use std::rc::Rc;
+
 use super::waker::{RtShared, TaskWaker};
+use super::{MainSink, ResourceInfo, TaskSlot};
 use crate::base::Decision;
 use crate::base::ready::ReadyQueue;
 
@@ -36,6 +39,8 @@ pub(super) struct Spare {
     pub(super) ready: ReadyQueue,
     pub(super) decisions: Vec<Decision>,
     pub(super) resources: Vec<ResourceInfo>,
+    /// The main task's outcome sink, kept when nothing outside the run holds it.
+    pub(super) main_sink: Option<Rc<MainSink>>,
 }
 
 thread_local! {
@@ -79,6 +84,14 @@ pub(super) fn put(mut spare: Spare) {
         spare.wakers = Vec::new();
         spare.shared = None;
     }
+    // A handle to the main task (`task::current()`) kept past the run still reads this one.
+    if spare
+        .main_sink
+        .as_ref()
+        .is_some_and(|m| Rc::strong_count(m) > 1)
+    {
+        spare.main_sink = None;
+    }
     SPARE.with(|s| *s.borrow_mut() = Some(spare));
 }
 
@@ -94,4 +107,74 @@ pub(crate) fn recycle_decisions(mut log: Vec<Decision>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::task::Waker;
+
+    use crate::Builder;
+
+    #[test]
+    fn a_main_handle_kept_past_its_run_keeps_that_runs_outcome() {
+        let kept = Rc::new(RefCell::new(None));
+        let k = kept.clone();
+        Builder::new()
+            .run(async move {
+                *k.borrow_mut() = Some(crate::task::current());
+            })
+            .unwrap();
+        let handle = kept.borrow_mut().take().unwrap();
+        assert!(handle.done());
+        // The next run on this thread must not reuse (and reset) the sink the handle reads: while
+        // that run's main task is running, the old one is still done.
+        Builder::new()
+            .run(async move {
+                assert!(!crate::task::current().done());
+                assert!(
+                    handle.done(),
+                    "a later run reset an earlier run's main task"
+                );
+                assert!(!handle.cancelled());
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_waker_kept_past_its_run_wakes_nothing_in_the_next() {
+        let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
+        let k = kept.clone();
+        Builder::new()
+            .run(async move {
+                std::future::poll_fn(|cx| {
+                    *k.borrow_mut() = Some(cx.waker().clone());
+                    std::task::Poll::Ready(())
+                })
+                .await;
+            })
+            .unwrap();
+        let old = kept.borrow_mut().take().unwrap();
+        // The next run blocks its main task on a future nobody wakes but the old waker: the
+        // wake must not reach it, so the run ends in a deadlock rather than finishing.
+        let failure = Builder::new()
+            .run(async move {
+                let mut woken = false;
+                std::future::poll_fn(|_| {
+                    if woken {
+                        return std::task::Poll::Ready(());
+                    }
+                    woken = true;
+                    old.wake_by_ref();
+                    std::task::Poll::Pending
+                })
+                .await;
+            })
+            .unwrap_err();
+        assert!(
+            matches!(failure.kind, crate::FailureKind::Deadlock { .. }),
+            "{failure}"
+        );
+    }
 }

@@ -73,20 +73,21 @@ impl Core {
             return Vec::new();
         }
         let tasks = self.tasks.borrow();
-        tasks
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter(|(_, s)| !s.done && !s.cancel && s.kind.reported())
-            .map(|(i, s)| UnobservedTask {
-                task: crate::failure::TaskRef {
-                    id: TaskId::from_u32(i as u32),
-                    name: s.name.as_ref().map(|n| n.to_string()),
-                },
-                spawned_at: s.spawned_at.map(|l| l.to_string()),
-                what: Unseen::Pending,
-            })
-            .collect()
+        // A plain loop: in the common case nothing is pushed and nothing is built.
+        let mut pending = Vec::new();
+        for (i, s) in tasks.iter().enumerate().skip(1) {
+            if !s.done && !s.cancel && s.kind.reported() {
+                pending.push(UnobservedTask {
+                    task: crate::failure::TaskRef {
+                        id: TaskId::from_u32(i as u32),
+                        name: s.name.as_ref().map(|n| n.to_string()),
+                    },
+                    spawned_at: s.spawned_at.map(|l| l.to_string()),
+                    what: Unseen::Pending,
+                });
+            }
+        }
+        pending
     }
 
     /// Sorts what ended unseen by the settings: the entries that fail the run (as a failure
