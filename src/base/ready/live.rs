@@ -16,9 +16,10 @@
 //! *counting* the entries at or below the rank sought: arithmetic on eight lanes, without a
 //! branch to mispredict (a binary tree's walk turns at random, and compiled to branches it
 //! mispredicted half its levels), then selects the bit within one word; a removal walks the same
-//! path once, decrementing the entries past it. The index takes about 1.5 bits per slot (6 KB
-//! for 32,768 slots, which stays in the first cache level), where a flag and a Fenwick tree node
-//! per slot took 40.
+//! path once, decrementing the entries past it. The index takes about 1.5 bits per slot of its
+//! capacity (6 KB for 32,768 slots, which stays in the first cache level), where a flag and a
+//! Fenwick tree node per slot took 40; the capacity is the room rounded up to a power of eight
+//! words, so between 1 and 8 times the room.
 
 /// Children per node.
 const FAN: usize = 8;
