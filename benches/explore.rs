@@ -21,8 +21,8 @@
 //! `cargo bench --bench explore` (`-- --quick` for fewer rounds and seeds, `-- --throughput`,
 //! `-- --bugs` or `-- --demos` for one part; `-- --only detsim|shuttle random|pct N` or
 //! `-- --only floor random N` runs one tool on the lock workload alone, for callgrind;
-//! `-- --only-empty detsim|floor random|pct N` runs N schedules of an empty main, the fixed cost
-//! of a schedule).
+//! `-- --only-tasks K detsim|floor random|pct N` runs N schedules of a main that spawns and joins
+//! K empty tasks, the fixed cost of a schedule and of a task).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -907,28 +907,46 @@ fn main() {
         demos(quick);
         return;
     }
-    if let Some(i) = args.iter().position(|a| a == "--only-empty") {
-        // For callgrind: `--only-empty detsim|floor random|pct N` runs N schedules of an empty
-        // main, which is what every schedule costs before the program does anything.
-        let n: u64 = args[i + 3]
+    if let Some(i) = args.iter().position(|a| a == "--only-tasks") {
+        // For callgrind: `--only-tasks K detsim|floor random|pct N` runs N schedules of a main
+        // that spawns K empty tasks and joins them (K = 0: an empty main), which is what a
+        // schedule and a task cost before the program does anything.
+        let k: usize = args[i + 1]
             .parse()
-            .expect("--only-empty TOOL ALGO N: N is a number");
-        let strategy = match args[i + 2].as_str() {
+            .expect("--only-tasks K TOOL ALGO N: K is a number");
+        let n: u64 = args[i + 4]
+            .parse()
+            .expect("--only-tasks K TOOL ALGO N: N is a number");
+        let strategy = match args[i + 3].as_str() {
             "random" => Strategy::Random,
             "pct" => Strategy::Pct { depth: 3 },
-            other => panic!("--only-empty TOOL ALGO N: ALGO is random or pct, not {other:?}"),
+            other => panic!("--only-tasks K TOOL ALGO N: ALGO is random or pct, not {other:?}"),
         };
-        match args[i + 1].as_str() {
+        match args[i + 2].as_str() {
             "detsim" => {
                 detsim::Builder::new()
                     .ignore_env()
                     .schedules(n)
                     .strategy(strategy)
-                    .explore(|| async {})
+                    .explore(|| async move {
+                        let hs: Vec<_> = (0..k).map(|_| detsim::spawn(async {})).collect();
+                        for h in hs {
+                            h.await.unwrap();
+                        }
+                    })
                     .unwrap();
             }
-            "floor" => (0..n).for_each(|seed| floor::run(seed, async {})),
-            other => panic!("--only-empty TOOL ALGO N: TOOL is detsim or floor, not {other:?}"),
+            "floor" => (0..n).for_each(|seed| {
+                floor::run(seed, async move {
+                    let done = Rc::new(floor::Latch::new(k));
+                    for _ in 0..k {
+                        let done = done.clone();
+                        floor::spawn(async move { done.count_down() });
+                    }
+                    done.wait().await;
+                })
+            }),
+            other => panic!("--only-tasks K TOOL ALGO N: TOOL is detsim or floor, not {other:?}"),
         }
         return;
     }
