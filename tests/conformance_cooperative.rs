@@ -347,6 +347,12 @@ fn tg_12_body_catches_cancellation_and_raises() {
 }
 
 /// The sorted messages of a failed group (the cases print the sorted exception type names).
+/// A child that fails with `what` after one `sleep(0)`.
+async fn fails_after_sleep_0(what: &'static str) -> Result<(), &'static str> {
+    sleep(secs(0.0)).await;
+    Err(what)
+}
+
 fn sorted_errors<E: std::fmt::Display>(e: &detsim::task_group::TaskGroupError<E>) -> Vec<String> {
     let mut v: Vec<String> = e.errors().iter().map(|e| e.to_string()).collect();
     v.sort();
@@ -392,11 +398,7 @@ fn tg_13_body_raises_while_the_group_cancels_it() {
 fn tg_19_cancelling_level_preserved() {
     let out = detsim::run(async {
         let r = detsim::task_group::task_group(|g| async move {
-            g.spawn(async {
-                sleep(secs(0.0)).await;
-                Err::<(), _>("RuntimeError")
-            })
-            .unwrap();
+            g.spawn(fails_after_sleep_0("RuntimeError")).unwrap();
             Ok(())
         })
         .await;
@@ -404,11 +406,7 @@ fn tg_19_cancelling_level_preserved() {
         let seen = Rc::new(Cell::new(None));
         let s2 = seen.clone();
         let r = detsim::task_group::task_group(|g| async move {
-            g.spawn(async {
-                sleep(secs(0.0)).await;
-                Err::<(), _>("RuntimeError")
-            })
-            .unwrap();
+            g.spawn(fails_after_sleep_0("RuntimeError")).unwrap();
             if let Err(c) = cancellable(sleep(Duration::from_secs(1))).await {
                 s2.set(Some(current().cancelling()));
                 c.propagate::<()>().await;
@@ -424,11 +422,7 @@ fn tg_19_cancelling_level_preserved() {
         );
         // A cooperative group's wait takes its own cancellation of the task.
         let r = detsim::task_group::task_group(|g| async move {
-            g.spawn(async {
-                sleep(secs(0.0)).await;
-                Err::<(), _>("RuntimeError")
-            })
-            .unwrap();
+            g.spawn(fails_after_sleep_0("RuntimeError")).unwrap();
             Ok(())
         })
         .cooperative()
@@ -453,18 +447,8 @@ fn tg_20_nested_groups_both_cancelled() {
         let l2 = log.clone();
         let r = detsim::task_group::task_group(|outer| async move {
             let inner = detsim::task_group::task_group(|inner| async move {
-                inner
-                    .spawn(async {
-                        sleep(secs(0.0)).await;
-                        Err::<(), _>("RuntimeError")
-                    })
-                    .unwrap();
-                outer
-                    .spawn(async {
-                        sleep(secs(0.0)).await;
-                        Err::<(), _>("ValueError")
-                    })
-                    .unwrap();
+                inner.spawn(fails_after_sleep_0("RuntimeError")).unwrap();
+                outer.spawn(fails_after_sleep_0("ValueError")).unwrap();
                 Ok(())
             })
             .cooperative()

@@ -9,6 +9,8 @@ use detsim::explore::{Determinism, Schedule, Strategy};
 use detsim::{Builder, FailureKind, spawn, yield_now};
 
 mod common;
+#[path = "common/lost_update.rs"]
+mod counters;
 
 /// Three tasks increment a counter with read – yield – write: a lost update.
 async fn lost_update() {
@@ -115,22 +117,7 @@ fn a_passing_program_reports_a_summary() {
     let summary = Builder::new()
         .ignore_env()
         .schedules(300)
-        .explore(|| async {
-            let n = Rc::new(Cell::new(0));
-            let hs: Vec<_> = (0..3)
-                .map(|_| {
-                    let n = n.clone();
-                    spawn(async move {
-                        n.set(n.get() + 1);
-                        yield_now().await;
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.await.unwrap();
-            }
-            assert_eq!(n.get(), 3);
-        })
+        .explore(counters::correct)
         .unwrap();
     assert_eq!(summary.schedules, 300);
     assert_eq!(

@@ -2,33 +2,13 @@
 //! panic, replays that say they are replays (no invented seed, no second shrinking), asyncio's
 //! own order tried first, and the one summary line on stderr.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 #[path = "common/lost_update.rs"]
 mod lost_update;
 
 use detsim::explore::{Schedule, Strategy};
-use detsim::{Builder, spawn, yield_now};
+use detsim::{Builder, yield_now};
 // A lost update that asyncio's own order already shows: both tasks read 0 before either writes.
-use lost_update::lost_update;
-
-async fn correct() {
-    let n = Rc::new(Cell::new(0));
-    let hs: Vec<_> = (0..3)
-        .map(|_| {
-            let n = n.clone();
-            spawn(async move {
-                n.set(n.get() + 1);
-                yield_now().await;
-            })
-        })
-        .collect();
-    for h in hs {
-        h.await.unwrap();
-    }
-    assert_eq!(n.get(), 3);
-}
+use lost_update::{correct, lost_update};
 
 /// The line of this file holding `marker`, 1-based.
 fn line_of(marker: &str) -> usize {
