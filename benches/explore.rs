@@ -527,7 +527,11 @@ fn shuttle_schedules(program: fn(), pct: bool, n: u64) -> u64 {
 
 /// `n` schedules of a program that passes every schedule, as each tool explores: detsim's
 /// `explore` (schedule seeds from base seed 0) and shuttle's `check_random` / `check_pct`.
-fn detsim_explore(program: common::demos::Program, pct: bool, n: u64) {
+fn detsim_explore<Fut: std::future::Future<Output = ()>>(
+    program: impl Fn() -> Fut + Sync,
+    pct: bool,
+    n: u64,
+) {
     let strategy = if pct {
         Strategy::Pct { depth: 3 }
     } else {
@@ -538,8 +542,17 @@ fn detsim_explore(program: common::demos::Program, pct: bool, n: u64) {
         .schedules(n)
         .strategy(strategy)
         .explore(program)
-        .expect("a fixed program passes every schedule");
+        .expect("the program passes every schedule");
     black_box(s);
+}
+
+/// The ALGO argument of the `--only*` modes: `random`, or `pct` (PCT of depth 3).
+fn pct_arg(usage: &str, algo: &str) -> bool {
+    match algo {
+        "random" => false,
+        "pct" => true,
+        other => panic!("{usage}: ALGO is random or pct, not {other:?}"),
+    }
 }
 
 fn shuttle_check(program: fn(), pct: bool, n: u64) {
@@ -885,7 +898,7 @@ fn main() {
         // For callgrind: `--only-demo INDEX detsim|shuttle random|pct N` explores the fixed
         // variant of demonstration INDEX (0-based, `common::demos::all()` order).
         let demo = &common::demos::all()[args[i + 1].parse::<usize>().expect("INDEX")];
-        let pct = args[i + 3] == "pct";
+        let pct = pct_arg("--only-demo INDEX TOOL ALGO N", &args[i + 3]);
         let n: u64 = args[i + 4].parse().expect("N");
         let fixed = demo.fixed.expect("a demonstration with a fixed variant");
         if args[i + 2] == "detsim" {
@@ -917,26 +930,19 @@ fn main() {
         let n: u64 = args[i + 4]
             .parse()
             .expect("--only-tasks K TOOL ALGO N: N is a number");
-        let strategy = match args[i + 3].as_str() {
-            "random" => Strategy::Random,
-            "pct" => Strategy::Pct { depth: 3 },
-            other => panic!("--only-tasks K TOOL ALGO N: ALGO is random or pct, not {other:?}"),
-        };
+        let pct = pct_arg("--only-tasks K TOOL ALGO N", &args[i + 3]);
         match args[i + 2].as_str() {
-            "detsim" => {
-                detsim::Builder::new()
-                    .ignore_env()
-                    .schedules(n)
-                    .strategy(strategy)
-                    .explore(|| async move {
-                        let hs: Vec<_> = (0..k).map(|_| detsim::spawn(async {})).collect();
-                        for h in hs {
-                            h.await.unwrap();
-                        }
-                    })
-                    .unwrap();
-            }
-            "floor" => (0..n).for_each(|seed| {
+            "detsim" => detsim_explore(
+                || async move {
+                    let hs: Vec<_> = (0..k).map(|_| detsim::spawn(async {})).collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                },
+                pct,
+                n,
+            ),
+            "floor" if !pct => (0..n).for_each(|seed| {
                 floor::run(seed, async move {
                     let done = Rc::new(floor::Latch::new(k));
                     for _ in 0..k {
@@ -946,7 +952,9 @@ fn main() {
                     done.wait().await;
                 })
             }),
-            other => panic!("--only-tasks K TOOL ALGO N: TOOL is detsim or floor, not {other:?}"),
+            other => panic!(
+                "--only-tasks K TOOL ALGO N: TOOL is detsim or floor (random only), not {other:?}"
+            ),
         }
         return;
     }
@@ -956,25 +964,9 @@ fn main() {
         let n: u64 = args[i + 3]
             .parse()
             .expect("--only TOOL ALGO N: N is a number");
-        let pct = match args[i + 2].as_str() {
-            "random" => false,
-            "pct" => true,
-            other => panic!("--only TOOL ALGO N: ALGO is random or pct, not {other:?}"),
-        };
+        let pct = pct_arg("--only TOOL ALGO N", &args[i + 2]);
         match args[i + 1].as_str() {
-            "detsim" => {
-                let strategy = if pct {
-                    Strategy::Pct { depth: 3 }
-                } else {
-                    Strategy::Random
-                };
-                detsim::Builder::new()
-                    .ignore_env()
-                    .schedules(n)
-                    .strategy(strategy)
-                    .explore(detsim_workload)
-                    .unwrap();
-            }
+            "detsim" => detsim_explore(detsim_workload, pct, n),
             "floor" if !pct => floor_explore(n),
             "shuttle" if pct => shuttle::check_pct(shuttle_workload, n as usize, 3),
             "shuttle" => shuttle::check_random(shuttle_workload, n as usize),
