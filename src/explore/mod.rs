@@ -634,21 +634,13 @@ where
             return self.run_parallel(indices, self.settings.jobs, prior, &over_budget);
         }
         let mut ran_count = warm_runs + prior;
-        // A fork that learns nothing is the same after every run (begin_run reseeds it), so one
-        // fork serves every schedule; a fork that learns runs one schedule only. (Asked once: a
-        // portfolio asks each member.)
-        let mut spare: Option<Box<dyn Scheduler>> = None;
-        let mut reuse: Option<bool> = None;
+        let mut forks = Forks::default();
         for i in indices.iter() {
             if over_budget() {
                 break;
             }
             let seed = schedule_seed(base, i);
-            let sched = match spare.take() {
-                Some(s) => s,
-                None => template.fork().expect("forkable"),
-            };
-            let (ran, sched) = self.run_with(sched, seed, None);
+            let (ran, sched) = self.run_with(forks.take(&*template), seed, None);
             self.count(&ran);
             ran_count += 1;
             if let Some(f) = ran.failure {
@@ -661,9 +653,7 @@ where
                     return Err(found);
                 }
             }
-            if *reuse.get_or_insert_with(|| !sched.learns()) {
-                spare = Some(sched);
-            }
+            forks.give_back(sched);
             // The log of a passing schedule is not needed any more: the next run records into it.
             crate::runtime::recycle_decisions(ran.decisions);
         }
@@ -769,8 +759,7 @@ where
                             c.seed = seed;
                             template = run_once(c, template, make()).1;
                         }
-                        let mut spare: Option<Box<dyn Scheduler>> = None;
-                        let mut reuse: Option<bool> = None;
+                        let mut forks = Forks::default();
                         loop {
                             let k = next.fetch_add(1, Ordering::Relaxed);
                             let Some(i) = indices.nth(k) else { return };
@@ -786,11 +775,7 @@ where
                             }
                             let mut c = config.clone();
                             c.seed = schedule_seed(base, i);
-                            let sched = match spare.take() {
-                                Some(s) => s,
-                                None => template.fork().expect("forkable"),
-                            };
-                            let (out, sched) = run_once(c, sched, make());
+                            let (out, sched) = run_once(c, forks.take(&*template), make());
                             *ran_below.lock().unwrap() += 1;
                             tally.lock().unwrap().count(&out.decisions, out.steps);
                             if let Err(f) = out.output {
@@ -799,10 +784,8 @@ where
                                 if slot.as_ref().is_none_or(|(j, ..)| i < *j) {
                                     *slot = Some((i, out.decisions, f, sched.name()));
                                 }
-                            } else if *reuse.get_or_insert_with(|| !sched.learns()) {
-                                // As in the sequential loop: a fork that learns nothing serves
-                                // the next schedule too.
-                                spare = Some(sched);
+                            } else {
+                                forks.give_back(sched);
                             }
                         }
                     })
@@ -851,6 +834,32 @@ where
                 Err(self.found(f, ran.decisions, origin))
             }
             None => Ok(self.summary(1, name, false, None)),
+        }
+    }
+}
+
+/// The forks of a warmed-up scheduler that an exploration loop runs its schedules on. A fork
+/// that learns nothing is the same after every run (`begin_run` reseeds it), so one fork serves
+/// every schedule; a fork that learns runs one schedule only. Whether it learns is asked once
+/// (a portfolio asks each member).
+#[derive(Default)]
+struct Forks {
+    spare: Option<Box<dyn Scheduler>>,
+    reuse: Option<bool>,
+}
+
+impl Forks {
+    /// The scheduler for the next schedule: the fork handed back, or a new one.
+    fn take(&mut self, template: &dyn Scheduler) -> Box<dyn Scheduler> {
+        self.spare
+            .take()
+            .unwrap_or_else(|| template.fork().expect("forkable"))
+    }
+
+    /// A fork after a passing schedule: kept for the next one if it learns nothing.
+    fn give_back(&mut self, sched: Box<dyn Scheduler>) {
+        if *self.reuse.get_or_insert_with(|| !sched.learns()) {
+            self.spare = Some(sched);
         }
     }
 }

@@ -151,6 +151,14 @@ pub(crate) struct MainSink {
     error: RefCell<Option<JoinError>>,
 }
 
+impl MainSink {
+    /// As new, for the next run (only when nothing outside the last run holds it).
+    fn reset(&self) {
+        self.done.set(false);
+        *self.error.borrow_mut() = None;
+    }
+}
+
 impl JoinSink for MainSink {
     fn settle(&self, r: Result<(), JoinError>) {
         self.done.set(true);
@@ -329,8 +337,7 @@ impl Core {
         }
         let main_sink = match spare.main_sink.take() {
             Some(m) => {
-                m.done.set(false);
-                *m.error.borrow_mut() = None;
+                m.reset();
                 m
             }
             None => Rc::default(),
