@@ -288,8 +288,9 @@ struct Instance {
     finished: bool,
     panicked: bool,
     dropped: bool,
-    /// It requested its own cancellation: if its code then finishes without suspending, the
-    /// task still ends cancelled (asyncio's `test_cancel_at_end`).
+    /// A cancellation it requested reached its own task, directly or down an await chain (see
+    /// [`request_cancel`]): if its code then finishes without suspending, the task still ends
+    /// cancelled (asyncio's `test_cancel_at_end`).
     cancelled_itself: bool,
 }
 
@@ -480,6 +481,23 @@ fn body_future(ctx: Rc<Ctx>, inst: usize) -> BoxFuture {
     })
 }
 
+/// Requests `c`'s cancellation from instance `inst` and returns whether it was accepted.
+///
+/// The request may come back to the requesting task itself: directly, or down an await chain,
+/// when `c`'s task is (transitively) joining the requester. A cancellation requested of the
+/// running task is delivered at its next suspension or, if its code ends first, turns the end
+/// into a cancellation (CPython's `Task.cancel` sets `_must_cancel` on a running task, and
+/// `Task.__step` honours it when the coroutine returns). Either way, the instance is marked.
+fn request_cancel(ctx: &Ctx, inst: usize, c: &CancelHandle) -> bool {
+    let me = detsim::task::current();
+    let before = me.cancelling();
+    let accepted = c.cancel();
+    if accepted && me.cancelling() > before {
+        ctx.instances.borrow_mut()[inst].cancelled_itself = true;
+    }
+    accepted
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(10 * n)
 }
@@ -516,7 +534,9 @@ async fn exec<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op) {
         }
         Op::Cancel => {
             if let Some((_, h)) = local.handles.last() {
-                ctx.note(inst, if h.cancel() { "cancel" } else { "cancel late" });
+                let c = h.cancel_handle();
+                let accepted = request_cancel(ctx, inst, &c);
+                ctx.note(inst, if accepted { "cancel" } else { "cancel late" });
             }
         }
         Op::CancelAny(i) => {
@@ -527,10 +547,7 @@ async fn exec<'a>(ctx: &'a Rc<Ctx>, local: &mut Local<'a>, op: &Op) {
                 }
                 cs[usize::from(*i) % cs.len()].clone()
             };
-            let accepted = c.cancel();
-            if accepted && c.id() == detsim::task::current_id() {
-                ctx.instances.borrow_mut()[inst].cancelled_itself = true;
-            }
+            let accepted = request_cancel(ctx, inst, &c);
             ctx.note(inst, if accepted { "cancel" } else { "cancel late" });
         }
         Op::Unlock(m) => {
