@@ -29,11 +29,21 @@ echo "== runtime: replay fuzz/regressions/runtime, then fuzz ${seconds}s"
 mkdir -p "$work/runtime"
 cp regressions/runtime/* "$work/runtime/" 2>/dev/null || true
 cargo +nightly fuzz run -O runtime "$work/runtime" -- -runs=0
+mkdir -p "$work/runtime-crashes"
 cargo +nightly fuzz run -O runtime "$work/runtime" -- -max_total_time="$seconds" -print_final_stats=1 \
-    2>&1 | tee "$work/runtime.log" | grep -E "^#[0-9]+[[:space:]]+(DONE|INITED)|ERROR|panicked|invariant" || true
+    -artifact_prefix="$work/runtime-crashes/" \
+    2>&1 | tee "$work/runtime.log" | grep -E "^INFO: Seed|^#[0-9]+[[:space:]]+(DONE|INITED)|ERROR|panicked|invariant" || true
 if ! grep -q "^Done " "$work/runtime.log"; then
-    echo "runtime: the fuzzer found a crash (see above); turn it into a regression with"
-    echo "  cargo run --example fuzz_input_to_schedule -- runtime fuzz/artifacts/runtime/<file>"
+    echo "runtime: the fuzzer found a crash (see above)."
+    # The artifact dies with this machine: print it, so that the log alone reproduces the crash.
+    for f in "$work"/runtime-crashes/*; do
+        [ -f "$f" ] || continue
+        echo "  input (base64): $(base64 -w0 "$f")"
+        echo "  to reproduce and keep it as a regression, from the repository root:"
+        echo "    echo '$(base64 -w0 "$f")' | base64 -d > fuzz/regressions/runtime/NAME"
+        echo "    cargo run --example fuzz_input_to_schedule -- runtime fuzz/regressions/runtime/NAME"
+        echo "    cargo test --test fuzz_regressions"
+    done
     exit 1
 fi
 
