@@ -488,11 +488,21 @@ fn body_future(ctx: Rc<Ctx>, inst: usize) -> BoxFuture {
 /// running task is delivered at its next suspension or, if its code ends first, turns the end
 /// into a cancellation (CPython's `Task.cancel` sets `_must_cancel` on a running task, and
 /// `Task.__step` honours it when the coroutine returns). Either way, the instance is marked.
+///
+/// Whether it came back is read from the task's `cancelling()` count; the final check still
+/// demands a cancel-request event in the trace for every cancelled task, and a request of the
+/// task's own handle must raise the count.
 fn request_cancel(ctx: &Ctx, inst: usize, c: &CancelHandle) -> bool {
     let me = detsim::task::current();
     let before = me.cancelling();
     let accepted = c.cancel();
-    if accepted && me.cancelling() > before {
+    let after = me.cancelling();
+    if accepted && c.id() == me.id() && after <= before {
+        ctx.violation(format!(
+            "instance {inst} cancelled its own task, but cancelling() went {before} -> {after}"
+        ));
+    }
+    if accepted && after > before {
         ctx.instances.borrow_mut()[inst].cancelled_itself = true;
     }
     accepted
