@@ -12,6 +12,10 @@ use detsim::scheduler::{
 };
 use detsim::{Builder, spawn, yield_now};
 
+#[path = "common/lost_update.rs"]
+mod lost_update;
+use lost_update::lost_update_among;
+
 /// Forwards the trait to a shared scheduler, so that one instance sees every run (strategies learn
 /// across runs, and `Builder::scheduler` takes ownership).
 struct Shared<S>(Rc<RefCell<S>>);
@@ -83,25 +87,6 @@ fn shared<S>(s: S) -> Rc<RefCell<S>> {
 }
 
 // ----- bug shapes ---------------------------------------------------------------------------
-
-/// A lost update: `n` tasks each read a counter, yield, and write back `read + 1` without a lock.
-async fn lost_update(n: usize) {
-    let c = Rc::new(Cell::new(0));
-    let hs: Vec<_> = (0..n)
-        .map(|_| {
-            let c = c.clone();
-            spawn(async move {
-                let v = c.get();
-                yield_now().await;
-                c.set(v + 1);
-            })
-        })
-        .collect();
-    for h in hs {
-        h.await.unwrap();
-    }
-    assert_eq!(c.get(), n, "lost update");
-}
 
 /// An ordering bug: five workers of `steps` steps each; it fails only when worker 0 takes its
 /// first step after the four others have all finished (worker 0 "runs last").
@@ -216,7 +201,7 @@ async fn busy() {
 
 #[test]
 fn pct_finds_the_lost_update() {
-    let found = explore(&shared(Pct::new(2)), 100, || lost_update(3));
+    let found = explore(&shared(Pct::new(2)), 100, || lost_update_among(3));
     let (_, name, _) = found.failure.expect("Pct { depth: 2 } finds a lost update");
     assert_eq!(name, "Pct { depth: 2 }");
     assert!(found.runs <= 20, "took {} runs", found.runs);
@@ -310,7 +295,7 @@ fn pct_learns_the_step_estimate() {
 
 #[test]
 fn urw_finds_the_lost_update() {
-    let found = explore(&shared(Urw::new()), 100, || lost_update(3));
+    let found = explore(&shared(Urw::new()), 100, || lost_update_among(3));
     assert!(found.failure.is_some(), "not found in {} runs", found.runs);
     assert!(found.runs <= 10, "took {} runs", found.runs);
 }
@@ -443,11 +428,11 @@ fn dfs_finds_the_lost_update_at_one_preemption_or_zero_delays() {
     // Read, yield, write: the other task must run at the yield, which costs a preemption; but
     // asyncio's own FIFO order already switches there, so it costs no delay.
     let d = shared(Dfs::new());
-    let found = explore(&d, 1000, || lost_update(2));
+    let found = explore(&d, 1000, || lost_update_among(2));
     assert!(found.failure.is_some());
     assert_eq!(d.borrow().first_failure_bound(), Some(1));
     let d = shared(Dfs::new().max_delays(2));
-    let found = explore(&d, 1000, || lost_update(2));
+    let found = explore(&d, 1000, || lost_update_among(2));
     assert_eq!(found.runs, 1);
     assert_eq!(d.borrow().first_failure_bound(), Some(0));
 }
@@ -522,7 +507,7 @@ fn portfolio_finds_each_bug_shape() {
     ] {
         let p = shared(Portfolio::new());
         let found = match what {
-            "lost update" => explore(&p, budget, || lost_update(3)),
+            "lost update" => explore(&p, budget, || lost_update_among(3)),
             "runs last" => explore(&p, budget, || runs_last(6)),
             _ => explore(&p, budget, alternation),
         };

@@ -11,8 +11,14 @@ use detsim::{spawn, yield_now};
 
 /// The program; it panics with "lost update" when the bug shows.
 pub async fn lost_update() {
+    lost_update_among(2).await
+}
+
+/// The same bug among `tasks` tasks: each reads the counter, yields, and writes back `read + 1`
+/// without a lock; it panics with "lost update" when the bug shows.
+pub async fn lost_update_among(tasks: usize) {
     let n = Rc::new(Cell::new(0));
-    let hs: Vec<_> = (0..2)
+    let hs: Vec<_> = (0..tasks)
         .map(|_| {
             let n = n.clone();
             spawn(async move {
@@ -25,7 +31,7 @@ pub async fn lost_update() {
     for h in hs {
         h.await.unwrap();
     }
-    assert_eq!(n.get(), 2, "lost update");
+    assert_eq!(n.get(), tasks, "lost update");
 }
 
 /// Three tasks each add one in a single step, then yield: no schedule loses an update.
