@@ -393,7 +393,7 @@ pub(super) fn first_difference(
 
 /// The first difference between the task or resource tables of two traces.
 fn first_table_difference(ta: &crate::trace::Trace, tb: &crate::trace::Trace) -> Option<String> {
-    let show = |t: &crate::trace::TaskInfo| {
+    let task = |t: &crate::trace::TaskInfo| {
         let name = t
             .name
             .as_deref()
@@ -401,52 +401,56 @@ fn first_table_difference(ta: &crate::trace::Trace, tb: &crate::trace::Trace) ->
         let parent = t
             .parent
             .map_or(String::new(), |p| format!(", spawned by task {p}"));
-        format!("task {}{name}{parent}", t.id)
+        (
+            format!("task {}", t.id),
+            format!("task {}{name}{parent}", t.id),
+        )
     };
-    for (x, y) in ta.tasks.iter().zip(&tb.tasks) {
-        if x != y {
-            return Some(format!(
-                "task {} differs:\n  first run:  {}\n  second run: {}",
-                x.id,
-                show(x),
-                show(y)
-            ));
-        }
-    }
-    if ta.tasks.len() != tb.tasks.len() {
+    let resource = |r: &crate::trace::ResourceInfo| {
+        let shown = match &r.name {
+            Some(n) => format!("{} {n:?}", r.kind),
+            None => format!("{} #{}", r.kind, r.id),
+        };
+        (format!("resource #{}", r.id), shown)
+    };
+    rows_difference(&ta.tasks, &tb.tasks, "spawned", "tasks", task).or_else(|| {
+        rows_difference(
+            &ta.resources,
+            &tb.resources,
+            "created",
+            "resources",
+            resource,
+        )
+    })
+}
+
+/// The first differing row of two tables, or their lengths when one is a prefix of the other;
+/// `show` gives a row's label and its full description.
+fn rows_difference<T: PartialEq>(
+    a: &[T],
+    b: &[T],
+    verb: &str,
+    rows: &str,
+    show: impl Fn(&T) -> (String, String),
+) -> Option<String> {
+    if let Some((x, y)) = a.iter().zip(b).find(|(x, y)| x != y) {
+        let ((label, x), (_, y)) = (show(x), show(y));
         return Some(format!(
-            "the first run spawned {} tasks, the second {}",
-            ta.tasks.len(),
-            tb.tasks.len()
+            "{label} differs:\n  first run:  {x}\n  second run: {y}"
         ));
     }
-    let show = |r: &crate::trace::ResourceInfo| match &r.name {
-        Some(n) => format!("{} {n:?}", r.kind),
-        None => format!("{} #{}", r.kind, r.id),
-    };
-    for (x, y) in ta.resources.iter().zip(&tb.resources) {
-        if x != y {
-            return Some(format!(
-                "resource #{} differs:\n  first run:  {}\n  second run: {}",
-                x.id,
-                show(x),
-                show(y)
-            ));
-        }
-    }
-    if ta.resources.len() != tb.resources.len() {
-        return Some(format!(
-            "the first run created {} resources, the second {}",
-            ta.resources.len(),
-            tb.resources.len()
-        ));
-    }
-    None
+    (a.len() != b.len()).then(|| {
+        format!(
+            "the first run {verb} {} {rows}, the second {}",
+            a.len(),
+            b.len()
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Harness;
+    use super::{Harness, rows_difference};
     use std::path::{Path, PathBuf};
 
     /// A file system with these files (path, contents).
@@ -548,6 +552,23 @@ mod tests {
         assert_eq!(
             harness("/w", "bank-0123abcd").command(&fs),
             "cargo test --test bank -- --exact finds_it"
+        );
+    }
+
+    #[test]
+    fn table_rows_report_the_first_difference_then_the_lengths() {
+        let show = |x: &u32| (format!("row {x}"), format!("value {x}"));
+        assert_eq!(
+            rows_difference(&[1, 2], &[1, 2], "made", "rows", show),
+            None
+        );
+        assert_eq!(
+            rows_difference(&[1, 2, 3], &[1, 5], "made", "rows", show).as_deref(),
+            Some("row 2 differs:\n  first run:  value 2\n  second run: value 5")
+        );
+        assert_eq!(
+            rows_difference(&[1], &[1, 2], "made", "rows", show).as_deref(),
+            Some("the first run made 1 rows, the second 2")
         );
     }
 
