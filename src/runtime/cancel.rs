@@ -264,11 +264,7 @@ impl Core {
 
     /// Whether `id` is inside a `cancellable` await, where a cancellation is delivered.
     pub(crate) fn in_coop(&self, id: TaskId) -> bool {
-        self.tasks
-            .borrow()
-            .get(id.index())
-            .and_then(|s| s.cold.as_ref())
-            .is_some_and(|c| c.coop > 0)
+        self.coop_depth(id) > 0
     }
 
     /// How many `cancellable` awaits of task `id` are in progress.
